@@ -1,0 +1,75 @@
+/**
+ * The one error mapper: turns AWS SDK errors into messages that say what happened and what
+ * to do, and classifies errors for the waiter (throttling, not-found).
+ */
+import { isThrottlingError } from "@smithy/core/retry";
+
+/** The AWS error code of an SDK error (`InvalidAMIID.NotFound`, ...), if it has one. */
+export function awsErrorCode(err: unknown): string | undefined {
+    if (!err || typeof err !== "object") return undefined;
+    const e = err as { name?: unknown; Code?: unknown; code?: unknown; $metadata?: unknown };
+    for (const candidate of [e.Code, e.code, e.$metadata !== undefined ? e.name : undefined]) {
+        if (typeof candidate === "string" && candidate !== "" && candidate !== "Error") return candidate;
+    }
+    return undefined;
+}
+
+/** True for throttling answers (`RequestLimitExceeded`, `Throttling`, HTTP 429, ...). */
+export function isThrottling(err: unknown): boolean {
+    const code = awsErrorCode(err);
+    if (code === "RequestLimitExceeded" || code === "Throttling" || code === "ThrottlingException") return true;
+    try {
+        return isThrottlingError(err as Parameters<typeof isThrottlingError>[0]);
+    } catch {
+        return false;
+    }
+}
+
+/** True when the error says the named thing does not exist (`InvalidAMIID.NotFound`, `InvalidSnapshot.NotFound`, ...). */
+export function isNotFound(err: unknown): boolean {
+    const code = awsErrorCode(err) ?? "";
+    return code.endsWith(".NotFound") || code.endsWith("NotFound") || code === "InvalidAMIID.Unavailable";
+}
+
+/** An error whose message is meant for the person running `pulumi up`. */
+export class GoldenAmiError extends Error {
+    constructor(message: string, readonly code?: string) {
+        super(message);
+        this.name = "GoldenAmiError";
+    }
+}
+
+const ADVICE: Record<string, string> = {
+    UnauthorizedOperation:
+        "the credentials in use lack an EC2 permission this step needs; grant the actions in docs/iam-policy.json",
+    AuthFailure: "AWS rejected the credentials; check AWS_PROFILE / AWS_ACCESS_KEY_ID and the clock of this machine",
+    RequestLimitExceeded:
+        "EC2 kept throttling this account after all retries; run again later or lower the number of parallel builds",
+    "InvalidAMIID.NotFound": "the image does not exist in this region and account; check the ID and the region",
+    "InvalidAMIID.Malformed": "an AMI ID looks like ami- followed by 8 or 17 hex digits",
+    "InvalidInstanceID.NotFound": "the instance does not exist in this region; check the instance ID and the region",
+    "InvalidInstanceID.Malformed": "an instance ID looks like i- followed by 8 or 17 hex digits",
+    IncorrectInstanceState: "the instance is in a state that does not allow this step; see its state in the EC2 console",
+    "InvalidAMIName.Duplicate": "an image with this name already exists; choose another name or `pulumi import` the existing image",
+    "InvalidAMIName.Malformed": "AMI names are 3-128 characters of letters, digits and ( ) [ ] space . / - ' @ _",
+    OperationNotPermitted:
+        "the image has deregistration protection; set deregistrationProtection to false (or run aws ec2 disable-image-deregistration-protection) first",
+    "InvalidKMSKey.InvalidState": "the KMS key is disabled or pending deletion; enable it or choose another key",
+    "InvalidParameterValue": "a parameter was rejected by EC2; the message above names it",
+    "InvalidRegion": "the region is not enabled for this account or does not exist",
+    "OptInRequired": "the account is not subscribed to this region or Marketplace product; opt in first",
+};
+
+/**
+ * Wraps an AWS error with what golden-ami was doing and what to do about it.
+ * `doing` reads as a phrase: "creating image my-golden from instance i-0123".
+ */
+export function explainAwsError(err: unknown, doing: string): GoldenAmiError {
+    if (err instanceof GoldenAmiError) return err;
+    const code = awsErrorCode(err);
+    const detail = err instanceof Error ? err.message : String(err);
+    const advice = code ? ADVICE[code] : undefined;
+    const what = code && !detail.startsWith(code) ? `${code}: ${detail}` : detail;
+    const todo = advice ? ` What to do: ${advice}.` : "";
+    return new GoldenAmiError(`golden-ami: ${doing} failed: ${what.replace(/\.?$/, ".")}${todo}`, code);
+}

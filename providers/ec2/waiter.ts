@@ -1,0 +1,157 @@
+/**
+ * The one waiter: observe → judge → sleep, until done, failed or out of time.
+ *
+ * Shaped like the AWS SDK's util-waiter (an acceptor plus a small loop) with three things
+ * it lacks and AMI builds need:
+ * - a prediction: when the judge can estimate the completion time (snapshot progress rises
+ *   at a measurable rate), the next look is scheduled just after that moment instead of
+ *   on a blind backoff, so completion is noticed promptly with few Describe calls;
+ * - transient errors (throttling that outlived the SDK's own retries, a fresh ID that is
+ *   not yet visible) count as "still waiting", not as failure;
+ * - progress reports whenever what is observed changes.
+ */
+import { awsErrorCode, GoldenAmiError, isThrottling } from "./errors";
+
+/** What the judge concluded from one observation. */
+export type Verdict =
+    | { state: "done" }
+    | { state: "failed"; reason: string }
+    | {
+          state: "pending";
+          /** Short human text of what is observed now, e.g. "pending, snapshots 40%". */
+          status: string;
+          /** Epoch ms at which completion is expected, when it can be estimated. */
+          expectedAt?: number;
+      };
+
+/** Time source and sleep, injectable so unit tests run without real time passing. */
+export interface Clock {
+    now(): number;
+    sleep(ms: number): Promise<void>;
+}
+
+export const realClock: Clock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export interface WaitDelays {
+    /** First and shortest delay between looks (also the delay near a predicted completion). */
+    minMs: number;
+    /** Longest delay between looks. */
+    maxMs: number;
+    /** Growth of the delay after each look without a prediction. */
+    factor: number;
+    /** Relative random spread of each delay (0.2 = ±20%), so waiters do not poll in lockstep. */
+    jitter: number;
+}
+
+export const DEFAULT_DELAYS: WaitDelays = { minMs: 1_000, maxMs: 15_000, factor: 1.5, jitter: 0.2 };
+
+export interface WaitSpec<T> {
+    /** What is awaited, as a phrase: "image ami-0123 to become available". */
+    description: string;
+    /** How long to wait in total, from the call. */
+    timeoutMs: number;
+    /** One look (one or a few Describe calls). */
+    observe(): Promise<T>;
+    /** Decides done / failed / pending from a look. */
+    judge(observed: T, now: number): Verdict;
+    /** Errors that mean "not yet" rather than failure (e.g. NotFound right after creation). */
+    isTransient?(err: unknown): boolean;
+    /** Called when the observed status text changes. */
+    onProgress?(status: string): void;
+    delays?: Partial<WaitDelays>;
+    clock?: Clock;
+    /** Source of randomness for jitter (tests pass a constant). */
+    random?: () => number;
+}
+
+/** The wait ran out of time; `lastStatus` says what was last seen. */
+export class WaitTimeoutError extends GoldenAmiError {
+    constructor(readonly description: string, readonly lastStatus: string, timeoutMs: number) {
+        super(
+            `golden-ami: timed out after ${formatDuration(timeoutMs)} waiting for ${description} (last seen: ${lastStatus}). ` +
+                `What to do: run \`pulumi up\` again to resume waiting, or raise the timeout.`,
+            "WaitTimeout",
+        );
+        this.name = "WaitTimeoutError";
+    }
+}
+
+/** The awaited thing reached a state it cannot leave (e.g. an image in state `failed`). */
+export class WaitFailedError extends GoldenAmiError {
+    constructor(readonly description: string, readonly reason: string) {
+        super(`golden-ami: gave up waiting for ${description}: ${reason}`, "WaitFailed");
+        this.name = "WaitFailedError";
+    }
+}
+
+export function formatDuration(ms: number): string {
+    if (ms < 1000) return `${Math.round(ms)} ms`;
+    const s = Math.round(ms / 1000);
+    return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60 ? `${s % 60} s` : ""}`.trim();
+}
+
+/** Waits until `spec.judge` says done; returns the last observation. */
+export async function waitUntil<T>(spec: WaitSpec<T>): Promise<T> {
+    const clock = spec.clock ?? realClock;
+    const random = spec.random ?? Math.random;
+    const delays = { ...DEFAULT_DELAYS, ...spec.delays };
+    const deadline = clock.now() + spec.timeoutMs;
+    let backoff = delays.minMs;
+    let lastStatus = "not looked yet";
+
+    for (;;) {
+        let verdict: Verdict;
+        let observed: T | undefined;
+        try {
+            observed = await spec.observe();
+            verdict = spec.judge(observed, clock.now());
+        } catch (err) {
+            if (!isThrottling(err) && !(spec.isTransient?.(err) ?? false)) throw err;
+            verdict = { state: "pending", status: `${lastStatus} (${awsErrorCode(err) ?? "transient error"}, retrying)` };
+        }
+        if (verdict.state === "done") return observed as T;
+        if (verdict.state === "failed") throw new WaitFailedError(spec.description, verdict.reason);
+
+        if (verdict.status !== lastStatus) {
+            lastStatus = verdict.status;
+            spec.onProgress?.(verdict.status);
+        }
+        const now = clock.now();
+        if (now >= deadline) throw new WaitTimeoutError(spec.description, lastStatus, spec.timeoutMs);
+
+        let delay: number;
+        if (verdict.expectedAt !== undefined) {
+            // Look again just after the predicted completion, never sooner than minMs.
+            delay = Math.min(Math.max(verdict.expectedAt - now, delays.minMs), delays.maxMs);
+            backoff = delays.minMs;
+        } else {
+            delay = backoff;
+            backoff = Math.min(backoff * delays.factor, delays.maxMs);
+        }
+        delay *= 1 + delays.jitter * (2 * random() - 1);
+        await clock.sleep(Math.max(0, Math.min(delay, deadline - now)));
+    }
+}
+
+/**
+ * Estimates when a percentage reaches 100 from how fast it has been rising.
+ * Feed it every observation; it keeps the first sample of the current run of progress.
+ */
+export class ProgressEstimator {
+    private first?: { at: number; percent: number };
+
+    /** Returns the expected epoch ms of 100%, or undefined while the rate is unknown. */
+    observe(percent: number, now: number): number | undefined {
+        if (!this.first || percent < this.first.percent) {
+            this.first = { at: now, percent };
+            return undefined;
+        }
+        const gained = percent - this.first.percent;
+        const elapsed = now - this.first.at;
+        if (gained <= 0 || elapsed <= 0) return undefined;
+        return now + ((100 - percent) * elapsed) / gained;
+    }
+}
