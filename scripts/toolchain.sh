@@ -34,6 +34,7 @@ ga_build_pulumi() {
   ga_log "no pulumi >= $GA_PULUMI_VERSION on PATH: building the CLI from Go modules into $GA_TOOLCHAIN_DIR"
   ga_log "(a cold build takes 10-20 minutes and about 2 GB of module cache; later runs reuse it)"
   (
+    set -euo pipefail
     cd "$build"
     # A throwaway module: `go install mod@version` refuses modules whose go.mod has replace
     # directives, while a dependency's replace directives are simply ignored.
@@ -47,7 +48,7 @@ ga_build_pulumi() {
       -o "$bin/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
     # Renamed only once compiled, so an interrupted build never looks valid.
     mv "$bin/pulumi.tmp" "$bin/pulumi"
-  )
+  ) || { ga_log "building the Pulumi CLI failed (see the go output above)"; return 1; }
   ga_log "built $("$bin/pulumi" version)"
 }
 
@@ -60,7 +61,7 @@ ga_ensure_toolchain() {
     if [ -x "$bin/pulumi" ] && ga_pulumi_is_recent "$bin/pulumi"; then
       ga_log "using cached $bin/pulumi ($("$bin/pulumi" version))"
     else
-      ga_build_pulumi
+      ga_build_pulumi || return 1
     fi
     export PATH="$bin:$PATH"
   fi
