@@ -12,7 +12,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 /** The kinds of dynamic resource the runtime module implements. */
-export type ProviderKind = "InstanceImage" | "ImageCopy" | "Probe";
+export type ProviderKind = "InstanceImage" | "ImageCopy";
 
 /** A dynamic provider that forwards every call to `runtime.providers[kind]` in the provider process. */
 export function providerShim(kind: ProviderKind): pulumi.dynamic.ResourceProvider {

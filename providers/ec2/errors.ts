@@ -58,6 +58,11 @@ const ADVICE: Record<string, string> = {
     "InvalidParameterValue": "a parameter was rejected by EC2; the message above names it",
     "InvalidRegion": "the region is not enabled for this account or does not exist",
     "OptInRequired": "the account is not subscribed to this region or Marketplace product; opt in first",
+    // Not an AWS code: EC2 says OperationNotPermitted; distribution.ts refines it by the message.
+    "OperationNotPermitted.ImageBlockPublicAccess":
+        "block public access for AMIs is on for this account in this region; lift it with `aws ec2 disable-image-block-public-access --region <region>` (it can take up to 10 minutes to take effect) and run again, or set public to false",
+    ParameterNotFound:
+        "the SSM parameter does not exist in this region; check its name (AWS public parameters start with /aws/service/) and the region",
 };
 
 /**

@@ -35,6 +35,17 @@ export const realClock: Clock = {
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
+let defaultClock: Clock = realClock;
+
+/** Makes every wait without its own clock use `clock` (unit tests); returns the undo. */
+export function useClock(clock: Clock): () => void {
+    const previous = defaultClock;
+    defaultClock = clock;
+    return () => {
+        defaultClock = previous;
+    };
+}
+
 export interface WaitDelays {
     /** First and shortest delay between looks (also the delay near a predicted completion). */
     minMs: number;
@@ -95,26 +106,31 @@ export function formatDuration(ms: number): string {
 
 /** Waits until `spec.judge` says done; returns the last observation. */
 export async function waitUntil<T>(spec: WaitSpec<T>): Promise<T> {
-    const clock = spec.clock ?? realClock;
+    const clock = spec.clock ?? defaultClock;
     const random = spec.random ?? Math.random;
     const delays = { ...DEFAULT_DELAYS, ...spec.delays };
     const deadline = clock.now() + spec.timeoutMs;
     let backoff = delays.minMs;
     let lastStatus = "not looked yet";
+    let lastObserved = lastStatus;
 
     for (;;) {
         let verdict: Verdict;
         let observed: T | undefined;
+        let looked = false;
         try {
             observed = await spec.observe();
             verdict = spec.judge(observed, clock.now());
+            looked = true;
         } catch (err) {
             if (!isThrottling(err) && !(spec.isTransient?.(err) ?? false)) throw err;
-            verdict = { state: "pending", status: `${lastStatus} (${awsErrorCode(err) ?? "transient error"}, retrying)` };
+            // Keep the last real status; the retry note is shown once, not appended again per retry.
+            verdict = { state: "pending", status: `${lastObserved} (${awsErrorCode(err) ?? "transient error"}, retrying)` };
         }
         if (verdict.state === "done") return observed as T;
         if (verdict.state === "failed") throw new WaitFailedError(spec.description, verdict.reason);
 
+        if (looked) lastObserved = verdict.status;
         if (verdict.status !== lastStatus) {
             lastStatus = verdict.status;
             spec.onProgress?.(verdict.status);

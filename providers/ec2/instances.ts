@@ -1,0 +1,113 @@
+/**
+ * Instance state for imaging: look up, stop (and wait), start again (and wait).
+ * Each step tolerates the states an instance can be found in when a retried create or a
+ * resumed build reaches it (pending, running, stopping, stopped).
+ */
+import { DescribeInstancesCommand, Instance, StartInstancesCommand, StopInstancesCommand } from "@aws-sdk/client-ec2";
+import { ec2Client } from "./client";
+import { explainAwsError, GoldenAmiError, isNotFound } from "./errors";
+import { Clock, WaitDelays, waitUntil } from "./waiter";
+
+export async function describeInstance(region: string, instanceId: string): Promise<Instance | undefined> {
+    try {
+        const out = await ec2Client(region).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+        return out.Reservations?.[0]?.Instances?.[0];
+    } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw explainAwsError(err, `describing instance ${instanceId} in ${region}`);
+    }
+}
+
+/** The instance, or a clear error when it is missing or can no longer be imaged. */
+export async function requireImageableInstance(region: string, instanceId: string): Promise<Instance> {
+    const instance = await describeInstance(region, instanceId);
+    if (!instance) {
+        throw new GoldenAmiError(
+            `golden-ami: instance ${instanceId} does not exist in ${region}. What to do: check instanceId and region (an instance can only be imaged in its own region).`,
+            "InstanceNotFound",
+        );
+    }
+    const state = instance.State?.Name;
+    if (state === "terminated" || state === "shutting-down") {
+        throw new GoldenAmiError(
+            `golden-ami: instance ${instanceId} in ${region} is ${state} and can no longer be imaged. What to do: build a new instance (or point instanceId at a running or stopped one).`,
+            "IncorrectInstanceState",
+        );
+    }
+    return instance;
+}
+
+export interface InstanceWaitOptions {
+    timeoutMs: number;
+    onProgress?: (status: string) => void;
+    clock?: Clock;
+    delays?: Partial<WaitDelays>;
+}
+
+/** Waits until the instance is in `target`; fails if it ends terminated. */
+export async function waitForInstanceState(
+    region: string,
+    instanceId: string,
+    target: "running" | "stopped",
+    options: InstanceWaitOptions,
+): Promise<Instance> {
+    return waitUntil<Instance | undefined>({
+        description: `instance ${instanceId} in ${region} to be ${target}`,
+        timeoutMs: options.timeoutMs,
+        clock: options.clock,
+        delays: options.delays,
+        onProgress: options.onProgress,
+        observe: () => describeInstance(region, instanceId),
+        judge: (instance) => {
+            const state = instance?.State?.Name ?? "gone";
+            if (state === target) return { state: "done" };
+            if (state === "terminated" || state === "shutting-down" || state === "gone") {
+                return { state: "failed", reason: `instance ${instanceId} is ${state}` };
+            }
+            return { state: "pending", status: `instance ${state}` };
+        },
+    }) as Promise<Instance>;
+}
+
+/**
+ * Brings the instance to `stopped`: waits out `pending` (EC2 refuses to stop it then),
+ * stops a running one, waits out `stopping`. Returns at once if it is already stopped.
+ */
+export async function stopInstance(region: string, instanceId: string, options: InstanceWaitOptions): Promise<void> {
+    const instance = await requireImageableInstance(region, instanceId);
+    let state = instance.State?.Name;
+    if (state === "stopped") return;
+    if (state === "pending") {
+        await waitForInstanceState(region, instanceId, "running", options);
+        state = "running";
+    }
+    if (state === "running") {
+        options.onProgress?.(`stopping instance ${instanceId}`);
+        try {
+            await ec2Client(region).send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
+        } catch (err) {
+            throw explainAwsError(err, `stopping instance ${instanceId} in ${region}`);
+        }
+    }
+    await waitForInstanceState(region, instanceId, "stopped", options);
+}
+
+/** Starts a stopped instance again and waits until it runs. */
+export async function startInstance(region: string, instanceId: string, options: InstanceWaitOptions): Promise<void> {
+    const instance = await requireImageableInstance(region, instanceId);
+    let state = instance.State?.Name;
+    if (state === "running") return;
+    if (state === "stopping") {
+        await waitForInstanceState(region, instanceId, "stopped", options);
+        state = "stopped";
+    }
+    if (state === "stopped") {
+        options.onProgress?.(`starting instance ${instanceId}`);
+        try {
+            await ec2Client(region).send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
+        } catch (err) {
+            throw explainAwsError(err, `starting instance ${instanceId} in ${region}`);
+        }
+    }
+    await waitForInstanceState(region, instanceId, "running", options);
+}

@@ -1,0 +1,285 @@
+// Unit tests of the one waiter (waitUntil) and the progress-rate estimator, on virtual time.
+import * as assert from "node:assert/strict";
+import {
+    ProgressEstimator,
+    Verdict,
+    WaitDelays,
+    WaitFailedError,
+    WaitSpec,
+    WaitTimeoutError,
+    waitUntil,
+} from "../../providers/ec2/waiter";
+import { awsError, FakeClock } from "../support/fakes";
+
+const DELAYS: WaitDelays = { minMs: 1_000, maxMs: 8_000, factor: 2, jitter: 0.2 };
+
+/** A spec whose observe() hands out `script` in order (the last entry repeats); thrown entries are errors. */
+function scripted(clock: FakeClock, script: Array<Verdict | Error>, extra: Partial<WaitSpec<Verdict>> = {}) {
+    let looks = 0;
+    const spec: WaitSpec<Verdict> = {
+        description: "the thing to be ready",
+        timeoutMs: 10 * 60_000,
+        clock,
+        random: () => 0.5,
+        delays: DELAYS,
+        observe: async () => {
+            const entry = script[Math.min(looks, script.length - 1)];
+            looks++;
+            if (entry instanceof Error) throw entry;
+            return entry;
+        },
+        judge: (v) => v,
+        ...extra,
+    };
+    return { spec, looks: () => looks };
+}
+
+const pending = (status: string, expectedAt?: number): Verdict => ({ state: "pending", status, expectedAt });
+const done: Verdict = { state: "done" };
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+    try {
+        await p;
+    } catch (err) {
+        return err;
+    }
+    assert.fail("expected the wait to fail");
+}
+
+describe("waitUntil", function () {
+    let clock: FakeClock;
+    beforeEach(function () {
+        clock = new FakeClock();
+    });
+
+    it("returns the observation at the first look when done: one look, no sleep", async function () {
+        const { spec, looks } = scripted(clock, [done]);
+        const result = await waitUntil(spec);
+        assert.deepEqual(result, done);
+        assert.equal(looks(), 1);
+        assert.deepEqual(clock.sleeps, []);
+    });
+
+    it("looks again after pending, the delay growing by factor up to maxMs", async function () {
+        const script = [...Array.from({ length: 6 }, (_, i) => pending(`step ${i}`)), done];
+        const { spec, looks } = scripted(clock, script);
+        const start = clock.now();
+        await waitUntil(spec);
+        assert.equal(looks(), 7);
+        assert.deepEqual(clock.sleeps, [1_000, 2_000, 4_000, 8_000, 8_000, 8_000]);
+        assert.equal(clock.now() - start, 31_000);
+    });
+
+    it("uses the default delays when none are given (1 s, ×1.5, at most 15 s)", async function () {
+        const { spec } = scripted(clock, [...Array.from({ length: 9 }, () => pending("p")), done], { delays: undefined });
+        await waitUntil(spec);
+        assert.deepEqual(clock.sleeps, [1_000, 1_500, 2_250, 3_375, 5_062.5, 7_593.75, 11_390.625, 15_000, 15_000]);
+    });
+
+    it("a failed verdict throws WaitFailedError quoting the reason, without further looks", async function () {
+        const { spec, looks } = scripted(clock, [pending("p"), { state: "failed", reason: "image ami-12345678 is failed: out of capacity" }, done]);
+        const err = await rejection(waitUntil(spec));
+        assert.ok(err instanceof WaitFailedError, String(err));
+        assert.match(err.message, /out of capacity/);
+        assert.match(err.message, /the thing to be ready/);
+        assert.equal(err.reason, "image ami-12345678 is failed: out of capacity");
+        assert.equal(looks(), 2);
+    });
+
+    it("throttling from observe (RequestLimitExceeded, 503) counts as still waiting, then done", async function () {
+        const throttled = awsError("RequestLimitExceeded", "Request limit exceeded.", 503);
+        const { spec, looks } = scripted(clock, [throttled, throttled, pending("p"), done]);
+        const result = await waitUntil(spec);
+        assert.deepEqual(result, done);
+        assert.equal(looks(), 4);
+        assert.deepEqual(clock.sleeps, [1_000, 2_000, 4_000]);
+    });
+
+    it("an error that isTransient accepts is retried", async function () {
+        const notYet = awsError("InvalidAMIID.NotFound", "The image id '[ami-12345678]' does not exist");
+        const seen: unknown[] = [];
+        const { spec, looks } = scripted(clock, [notYet, notYet, done], {
+            isTransient: (err) => {
+                seen.push(err);
+                return (err as { Code?: string }).Code === "InvalidAMIID.NotFound";
+            },
+        });
+        await waitUntil(spec);
+        assert.equal(looks(), 3);
+        assert.deepEqual(seen, [notYet, notYet]);
+        assert.equal(clock.sleeps.length, 2);
+    });
+
+    it("any other error is rethrown at once, unchanged", async function () {
+        const denied = awsError("UnauthorizedOperation", "You are not authorized to perform this operation.", 403);
+        const { spec, looks } = scripted(clock, [denied, done], { isTransient: () => false });
+        const err = await rejection(waitUntil(spec));
+        assert.equal(err, denied);
+        assert.equal(looks(), 1);
+        assert.deepEqual(clock.sleeps, []);
+    });
+
+    it("an error from judge that is not transient is rethrown too", async function () {
+        const boom = new Error("judge broke");
+        const { spec } = scripted(clock, [pending("p")], {
+            judge: () => {
+                throw boom;
+            },
+        });
+        assert.equal(await rejection(waitUntil(spec)), boom);
+    });
+
+    it("times out with WaitTimeoutError carrying the last status and telling to run pulumi up again", async function () {
+        let n = 0;
+        const { spec, looks } = scripted(clock, [pending("x")], {
+            timeoutMs: 20_000,
+            judge: () => pending(`pending ${++n}`),
+        });
+        const start = clock.now();
+        const err = await rejection(waitUntil(spec));
+        assert.ok(err instanceof WaitTimeoutError, String(err));
+        assert.equal(err.lastStatus, `pending ${looks()}`);
+        assert.match(err.message, new RegExp(`last seen: pending ${looks()}`));
+        assert.match(err.message, /run `pulumi up` again/);
+        assert.match(err.message, /20 s/);
+        // Never sleeps past the deadline: the last look is at the deadline itself.
+        assert.equal(clock.now() - start, 20_000);
+        assert.deepEqual(clock.sleeps, [1_000, 2_000, 4_000, 8_000, 5_000]);
+    });
+
+    it("a timeout right after throttling reports the last real status", async function () {
+        const throttled = awsError("RequestLimitExceeded", "Request limit exceeded.", 503);
+        const { spec } = scripted(clock, [pending("image pending"), throttled], { timeoutMs: 3_000 });
+        const err = await rejection(waitUntil(spec));
+        assert.ok(err instanceof WaitTimeoutError, String(err));
+        assert.match(err.lastStatus, /^image pending/);
+        assert.match(err.lastStatus, /RequestLimitExceeded/);
+    });
+
+    it("with expectedAt the next sleep targets it, clamped to [minMs, maxMs]; then backoff restarts at minMs", async function () {
+        const t0 = clock.now();
+        const { spec } = scripted(clock, [], {
+            judge: (() => {
+                let look = 0;
+                return (): Verdict => {
+                    const now = clock.now();
+                    switch (look++) {
+                        case 0:
+                            return pending("a"); // blind: 1000
+                        case 1:
+                            return pending("b"); // blind: 2000
+                        case 2:
+                            return pending("c", now + 3_500); // predicted: 3500
+                        case 3:
+                            return pending("d", now + 100); // too soon: minMs
+                        case 4:
+                            return pending("e", now + 60 * 60_000); // far away: maxMs
+                        case 5:
+                            return pending("f", now - 5_000); // already past: minMs
+                        case 6:
+                            return pending("g"); // blind again, backoff was reset: 1000
+                        default:
+                            return done;
+                    }
+                };
+            })(),
+            observe: async () => pending("ignored"),
+        });
+        await waitUntil(spec);
+        assert.deepEqual(clock.sleeps, [1_000, 2_000, 3_500, 1_000, 8_000, 1_000, 1_000]);
+        assert.equal(clock.now() - t0, 17_500);
+    });
+
+    it("calls onProgress only when the status text changes", async function () {
+        const reported: string[] = [];
+        const { spec } = scripted(clock, [pending("a"), pending("a"), pending("b"), pending("b"), pending("b"), pending("a"), done], {
+            onProgress: (s) => reported.push(s),
+        });
+        await waitUntil(spec);
+        assert.deepEqual(reported, ["a", "b", "a"]);
+    });
+
+    it("does not call onProgress for a done first look", async function () {
+        const reported: string[] = [];
+        const { spec } = scripted(clock, [done], { onProgress: (s) => reported.push(s) });
+        await waitUntil(spec);
+        assert.deepEqual(reported, []);
+    });
+
+    it("jitter stays within ±jitter of the delay, and reaches both ends", async function () {
+        const delays: WaitDelays = { minMs: 1_000, maxMs: 1_000, factor: 1, jitter: 0.25 };
+        const lows = new FakeClock();
+        await waitUntil(scripted(lows, [pending("p"), pending("p"), done], { clock: lows, delays, random: () => 0 }).spec);
+        assert.deepEqual(lows.sleeps, [750, 750]);
+
+        const highs = new FakeClock();
+        await waitUntil(scripted(highs, [pending("p"), done], { clock: highs, delays, random: () => 0.999999 }).spec);
+        assert.ok(highs.sleeps[0] > 1_249 && highs.sleeps[0] < 1_250, String(highs.sleeps));
+
+        const randomClock = new FakeClock();
+        const script = [...Array.from({ length: 200 }, () => pending("p")), done];
+        await waitUntil(scripted(randomClock, script, { clock: randomClock, delays, random: undefined }).spec);
+        assert.equal(randomClock.sleeps.length, 200);
+        for (const s of randomClock.sleeps) assert.ok(s >= 750 && s <= 1_250, `sleep ${s} outside ±25%`);
+        // Math.random really spreads them (not all equal).
+        assert.ok(new Set(randomClock.sleeps).size > 100);
+    });
+
+    it("uses the installed default clock when the spec gives none", async function () {
+        const restore = clock.install();
+        try {
+            const { spec } = scripted(clock, [pending("p"), done], { clock: undefined });
+            await waitUntil(spec);
+            assert.deepEqual(clock.sleeps, [1_000]);
+        } finally {
+            restore();
+        }
+    });
+    it("consecutive retries show the last real status with one retry note (it does not grow)", async function () {
+        const clock = new FakeClock();
+        const throttled = awsError("RequestLimitExceeded", "slow down", 503);
+        const reported: string[] = [];
+        const { spec } = scripted(clock, [pending("image pending"), throttled, throttled, throttled, done], {
+            onProgress: (s) => reported.push(s),
+        });
+        await waitUntil(spec);
+        assert.deepEqual(reported, ["image pending", "image pending (RequestLimitExceeded, retrying)"]);
+    });
+});
+
+describe("ProgressEstimator", function () {
+    const t0 = Date.UTC(2026, 0, 1);
+
+    it("is unknown until two samples show progress rising", function () {
+        const e = new ProgressEstimator();
+        assert.equal(e.observe(10, t0), undefined);
+        assert.equal(e.observe(10, t0 + 5_000), undefined); // flat: no rate yet
+        assert.notEqual(e.observe(11, t0 + 6_000), undefined);
+    });
+
+    it("is unknown for a second sample at the same instant", function () {
+        const e = new ProgressEstimator();
+        assert.equal(e.observe(10, t0), undefined);
+        assert.equal(e.observe(20, t0), undefined);
+    });
+
+    it("predicts the 100% time for linear progress", function () {
+        // 1% per second from 10% at t0: 100% at t0 + 90 s.
+        const e = new ProgressEstimator();
+        assert.equal(e.observe(10, t0), undefined);
+        assert.equal(e.observe(20, t0 + 10_000), t0 + 90_000);
+        assert.equal(e.observe(55, t0 + 45_000), t0 + 90_000);
+        assert.equal(e.observe(99, t0 + 89_000), t0 + 90_000);
+        assert.equal(e.observe(100, t0 + 90_000), t0 + 90_000);
+    });
+
+    it("starts over when progress drops", function () {
+        const e = new ProgressEstimator();
+        e.observe(10, t0);
+        assert.equal(e.observe(50, t0 + 40_000), t0 + 90_000);
+        // A new snapshot run restarted at 5%: the old rate no longer applies.
+        assert.equal(e.observe(5, t0 + 50_000), undefined);
+        // 10% in 20 s from the new first sample → 0.5%/s → 85% to go = 170 s.
+        assert.equal(e.observe(15, t0 + 70_000), t0 + 70_000 + 170_000);
+    });
+});
