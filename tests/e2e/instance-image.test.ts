@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { inventory, leakCount, leakedSince, AccountInventory } from "../support/audit";
 import { Emulator, pollUntil } from "../support/emulator";
-import { PulumiStack, said } from "../support/pulumi";
+import { killTree, PulumiStack, said } from "../support/pulumi";
 
 const REGION = "us-east-1";
 const TYPE = "pulumi-nodejs:dynamic/golden-ami:InstanceImage";
@@ -102,7 +102,7 @@ describe("e2e: InstanceImage", function () {
                 (made) => made,
                 { timeoutMs: 120_000, intervalMs: 250, what: "CreateImage from the first pulumi up" },
             );
-            process.kill(-child.pid!, "SIGKILL");
+            killTree(child.pid!);
             await new Promise((resolve) => child.once("exit", resolve));
             const madeBeforeKill = Object.keys((await emulator.calls()).images);
             assert.equal(madeBeforeKill.length, 1, output);

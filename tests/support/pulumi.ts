@@ -162,6 +162,45 @@ export interface StateResource {
     initErrors?: string[];
 }
 
+/** PIDs of every process below `pid` (children, grandchildren, ...), from /proc. */
+export function descendants(pid: number): number[] {
+    const children = new Map<number, number[]>();
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+        } catch {
+            // the process ended while we looked
+        }
+    }
+    const out: number[] = [];
+    const stack = [pid];
+    while (stack.length) {
+        for (const child of children.get(stack.pop()!) ?? []) {
+            out.push(child);
+            stack.push(child);
+        }
+    }
+    return out;
+}
+
+/**
+ * SIGKILLs a process and everything below it at once, as a crash of the machine would.
+ * (The Pulumi CLI starts its plugins in process groups of their own, so killing the CLI's
+ * group alone would leave the language host and the provider running.)
+ */
+export function killTree(pid: number): void {
+    for (const p of [pid, ...descendants(pid)]) {
+        try {
+            process.kill(p, "SIGKILL");
+        } catch {
+            // already gone
+        }
+    }
+}
+
 /** True when the CLI's combined output mentions `text`. */
 export function said(result: RunResult, text: string | RegExp): boolean {
     const all = `${result.stdout}\n${result.stderr}`;
