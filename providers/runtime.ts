@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { setConfiguredRegion } from "./ec2/region";
+import { imageCopyProvider } from "./image-copy";
 import { instanceImageProvider } from "./instance-image";
 import { ProviderKind } from "./shim";
 
@@ -18,4 +19,5 @@ function withConfigure(provider: pulumi.dynamic.ResourceProvider): pulumi.dynami
 
 export const providers: Partial<Record<ProviderKind, pulumi.dynamic.ResourceProvider>> = {
     InstanceImage: withConfigure(instanceImageProvider),
+    ImageCopy: withConfigure(imageCopyProvider),
 };

@@ -30,6 +30,47 @@ export function fromTagList(tags: Tag[] | undefined): TagMap {
     return out;
 }
 
+/** Tag keys starting with this are golden-ami's own (see MARKER_TAGS in naming.ts). */
+const MARKER_PREFIX = "golden-ami:";
+
+/** The tags without golden-ami's marker tags: what the user sees and declares. */
+export function withoutMarkerTags(tags: TagMap): TagMap {
+    const out: TagMap = {};
+    for (const [k, v] of Object.entries(tags)) if (!k.startsWith(MARKER_PREFIX)) out[k] = v;
+    return out;
+}
+
+/** undefined for an empty map, so state holds no `{}` to diff against an absent input. */
+export function nonEmpty<T extends object>(value: T | undefined): T | undefined {
+    return value && Object.keys(value).length > 0 ? value : undefined;
+}
+
+/** A block device mapping of a finished image, as kept in state. */
+export interface ImageBlockDeviceOutput {
+    deviceName: string;
+    snapshotId?: string;
+    volumeSize?: number;
+    volumeType?: string;
+    encrypted?: boolean;
+    /** The KMS key of an encrypted volume. */
+    kmsKeyId?: string;
+    deleteOnTermination?: boolean;
+}
+
+/** The image's block device mappings as EC2 reports them, in state form. */
+export function imageBlockDeviceOutputs(image: Image): ImageBlockDeviceOutput[] {
+    return (image.BlockDeviceMappings ?? []).map((m) => {
+        const out: ImageBlockDeviceOutput = { deviceName: m.DeviceName ?? "" };
+        if (m.Ebs?.SnapshotId) out.snapshotId = m.Ebs.SnapshotId;
+        if (m.Ebs?.VolumeSize !== undefined) out.volumeSize = m.Ebs.VolumeSize;
+        if (m.Ebs?.VolumeType) out.volumeType = m.Ebs.VolumeType;
+        if (m.Ebs?.Encrypted !== undefined) out.encrypted = m.Ebs.Encrypted;
+        if (m.Ebs?.Encrypted && m.Ebs.KmsKeyId) out.kmsKeyId = m.Ebs.KmsKeyId;
+        if (m.Ebs?.DeleteOnTermination !== undefined) out.deleteOnTermination = m.Ebs.DeleteOnTermination;
+        return out;
+    });
+}
+
 /** The image, or undefined when EC2 does not know it (deregistered, never made, other region). */
 export async function describeImage(region: string, imageId: string): Promise<Image | undefined> {
     try {

@@ -47,3 +47,8 @@ export function deterministicImageName(resourceName: string, identity: unknown):
 export function copyClientToken(identity: unknown): string {
     return `golden-ami-${shortHash(identity, 40)}`;
 }
+
+/** The resource name at the end of a URN (`...::web-golden` → `web-golden`); "image" without a URN. */
+export function resourceNameFromUrn(urn: string | undefined): string {
+    return urn ? urn.slice(urn.lastIndexOf("::") + 2) : "image";
+}
