@@ -12,6 +12,19 @@ import { CreateImageCommand, Image, ModifyImageAttributeCommand, Snapshot } from
 import * as pulumi from "@pulumi/pulumi";
 import { Checker, containsUnknown, isUnknown } from "./checks";
 import { ec2Client } from "./ec2/client";
+import {
+    applyDistribution,
+    checkDistribution,
+    DistributionArgs,
+    distributionDiff,
+    DistributionInputs,
+    distributionOutputSlots,
+    hasDistribution,
+    pickDistribution,
+    readDistribution,
+    reconcileDistribution,
+    withoutDistribution,
+} from "./ec2/distribution";
 import { awsErrorCode, explainAwsError, GoldenAmiError } from "./ec2/errors";
 import {
     deleteImageAndSnapshots,
@@ -19,20 +32,25 @@ import {
     describeSnapshots,
     findOwnImagesByName,
     fromTagList,
+    ImageBlockDeviceOutput,
+    imageBlockDeviceOutputs,
     imageSnapshotIds,
+    nonEmpty,
     TagMap,
     toTagList,
     updateTags,
     ImageObservation,
     waitForImage,
+    withoutMarkerTags,
 } from "./ec2/images";
 import { requireImageableInstance, startInstance, stopInstance, describeInstance } from "./ec2/instances";
-import { deterministicImageName, MANAGED_BY_VALUE, MARKER_TAGS } from "./ec2/naming";
+import { BUILDER_READINESS_VALUES, BuilderReadiness, waitForBuilder } from "./ec2/readiness";
+import { deterministicImageName, MANAGED_BY_VALUE, MARKER_TAGS, resourceNameFromUrn } from "./ec2/naming";
 import { defaultRegion } from "./ec2/region";
 import { WaitFailedError } from "./ec2/waiter";
 import { hostKeys, PartialCreateError } from "./partial";
 import { progressFor, ProgressFn } from "./progress";
-import { providerShim } from "./shim";
+import { ownUrn, providerShim } from "./shim";
 
 /** How one block device of the source instance appears in the image. */
 export interface ImageBlockDevice {
@@ -61,9 +79,12 @@ export const VOLUME_TYPES = ["gp3", "gp2", "io1", "io2", "st1", "sc1", "standard
 /** Default limits, in minutes. */
 export const DEFAULT_STOP_TIMEOUT_MINUTES = 10;
 export const DEFAULT_IMAGE_TIMEOUT_MINUTES = 60;
+export const DEFAULT_PROVISIONING_TIMEOUT_MINUTES = 30;
 
-/** Arguments of an {@link InstanceImage}. */
-export interface InstanceImageArgs {
+export type { ImageBlockDeviceOutput } from "./ec2/images";
+
+/** Arguments of an {@link InstanceImage}; the distribution arguments ({@link DistributionInputs}) are changed in place. */
+export interface InstanceImageArgs extends DistributionInputs {
     /** The instance to image (`i-...`). It is stopped first unless `stopBeforeImage` is false. Changing it makes a new image. */
     instanceId: pulumi.Input<string>;
     /**
@@ -94,6 +115,15 @@ export interface InstanceImageArgs {
     stopBeforeImage?: pulumi.Input<boolean>;
     /** The instance's state once the image exists: `"stopped"` (default) or `"running"` (started again). */
     afterImage?: pulumi.Input<AfterImage>;
+    /**
+     * Wait, before imaging, until the builder is done customising: `"stopped"` = until it
+     * powers itself off at the end of its user data (`shutdown -h now` with shutdown behaviour
+     * "stop"); `"status-ok"` = until it runs with both status checks passed; `"none"` (default) =
+     * image it as it is. On timeout the error shows the tail of its console output.
+     */
+    waitForBuilder?: pulumi.Input<BuilderReadiness>;
+    /** How long the builder may take to become ready (`waitForBuilder`), in minutes. Default 30. */
+    provisioningTimeoutMinutes?: pulumi.Input<number>;
     /** How long stopping (or starting) the instance may take, in minutes. Default 10. */
     stopTimeoutMinutes?: pulumi.Input<number>;
     /**
@@ -110,7 +140,7 @@ export interface InstanceImageArgs {
 }
 
 /** The normalised inputs the provider works with (after `check`). */
-export interface InstanceImageInputs {
+export interface InstanceImageInputs extends DistributionArgs {
     instanceId: string;
     region: string;
     name: string;
@@ -120,21 +150,13 @@ export interface InstanceImageInputs {
     blockDeviceMappings?: ImageBlockDevice[];
     stopBeforeImage: boolean;
     afterImage: AfterImage;
+    waitForBuilder: BuilderReadiness;
+    provisioningTimeoutMinutes: number;
     stopTimeoutMinutes: number;
     imageTimeoutMinutes: number;
     adoptImageId?: string;
     /** Set by the resource class: its own URN, so progress shows on its row. */
     resourceUrn?: string;
-}
-
-/** A block device mapping of the finished image. */
-export interface ImageBlockDeviceOutput {
-    deviceName: string;
-    snapshotId?: string;
-    volumeSize?: number;
-    volumeType?: string;
-    encrypted?: boolean;
-    deleteOnTermination?: boolean;
 }
 
 /** Everything the provider keeps in state: the inputs plus what EC2 reports about the image. */
@@ -158,13 +180,18 @@ export interface InstanceImageOutputs extends Omit<InstanceImageInputs, "blockDe
 /** Inputs whose change needs a new image. */
 const REPLACE_KEYS = ["instanceId", "region", "name", "blockDeviceMappings", "stopBeforeImage"] as const;
 /** Inputs changed in place. */
-const UPDATE_KEYS = ["description", "tags", "snapshotTags", "afterImage", "stopTimeoutMinutes", "imageTimeoutMinutes"] as const;
+const UPDATE_KEYS = [
+    "description",
+    "tags",
+    "snapshotTags",
+    "afterImage",
+    "waitForBuilder",
+    "provisioningTimeoutMinutes",
+    "stopTimeoutMinutes",
+    "imageTimeoutMinutes",
+] as const;
 /** AWS allows 50 tags per resource; golden-ami uses up to 2 of them. */
 const MAX_USER_TAGS = 48;
-
-function resourceNameFromUrn(urn: string | undefined): string {
-    return urn ? urn.slice(urn.lastIndexOf("::") + 2) : "image";
-}
 
 /** What defines the image: its hash is part of the default name. */
 function imageIdentity(i: Pick<InstanceImageInputs, "instanceId" | "region" | "blockDeviceMappings" | "stopBeforeImage">): unknown {
@@ -179,42 +206,22 @@ function markerTags(instanceId: string): TagMap {
     return { [MARKER_TAGS.managedBy]: MANAGED_BY_VALUE, [MARKER_TAGS.sourceInstance]: instanceId };
 }
 
-function withoutMarkers(tags: TagMap): TagMap {
-    const out: TagMap = {};
-    for (const [k, v] of Object.entries(tags)) if (!k.startsWith("golden-ami:")) out[k] = v;
-    return out;
-}
-
-function emptyToUndefined<T extends object>(value: T | undefined): T | undefined {
-    return value && Object.keys(value).length > 0 ? value : undefined;
-}
-
-function toImageBlockDeviceOutputs(image: Image): ImageBlockDeviceOutput[] {
-    return (image.BlockDeviceMappings ?? []).map((m) => {
-        const out: ImageBlockDeviceOutput = { deviceName: m.DeviceName ?? "" };
-        if (m.Ebs?.SnapshotId) out.snapshotId = m.Ebs.SnapshotId;
-        if (m.Ebs?.VolumeSize !== undefined) out.volumeSize = m.Ebs.VolumeSize;
-        if (m.Ebs?.VolumeType) out.volumeType = m.Ebs.VolumeType;
-        if (m.Ebs?.Encrypted !== undefined) out.encrypted = m.Ebs.Encrypted;
-        if (m.Ebs?.DeleteOnTermination !== undefined) out.deleteOnTermination = m.Ebs.DeleteOnTermination;
-        return out;
-    });
-}
-
 /**
  * State from the inputs and the live image. Create and read both use it, so a refresh
- * right after a create reports no change.
+ * right after a create reports no change. `distribution` is what is live (create/update: the
+ * inputs just applied; read: {@link reconcileDistribution} of state and EC2).
  */
-function outputsFor(inputs: InstanceImageInputs, image: Image, snapshots: Snapshot[]): InstanceImageOutputs {
-    const { blockDeviceMappings, ...rest } = inputs;
+function outputsFor(inputs: InstanceImageInputs, image: Image, snapshots: Snapshot[], distribution: DistributionArgs): InstanceImageOutputs {
+    const { blockDeviceMappings, ...rest } = withoutDistribution(inputs);
     const snapshotIds = imageSnapshotIds(image);
     const firstSnapshot = snapshots.find((s) => s.SnapshotId === snapshotIds[0]);
     const outs: InstanceImageOutputs = {
         ...rest,
+        ...distribution,
         name: image.Name ?? inputs.name,
         description: image.Description || undefined,
-        tags: emptyToUndefined(withoutMarkers(fromTagList(image.Tags))),
-        snapshotTags: firstSnapshot ? emptyToUndefined(withoutMarkers(fromTagList(firstSnapshot.Tags))) : inputs.snapshotTags,
+        tags: nonEmpty(withoutMarkerTags(fromTagList(image.Tags))),
+        snapshotTags: firstSnapshot ? nonEmpty(withoutMarkerTags(fromTagList(firstSnapshot.Tags))) : inputs.snapshotTags,
         imageId: image.ImageId!,
         sourceInstanceId: inputs.instanceId,
         snapshotIds,
@@ -223,7 +230,7 @@ function outputsFor(inputs: InstanceImageInputs, image: Image, snapshots: Snapsh
         ownerId: image.OwnerId,
         architecture: image.Architecture,
         rootDeviceName: image.RootDeviceName,
-        blockDeviceMappings: toImageBlockDeviceOutputs(image),
+        blockDeviceMappings: imageBlockDeviceOutputs(image),
         requestedBlockDeviceMappings: blockDeviceMappings,
     };
     return JSON.parse(JSON.stringify(outs)); // drop undefined: state holds no nulls to diff against
@@ -267,9 +274,12 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
         c.tags("snapshotTags", n.snapshotTags, MAX_USER_TAGS);
         c.boolean("stopBeforeImage", n.stopBeforeImage);
         c.oneOf("afterImage", n.afterImage, AFTER_IMAGE_VALUES);
+        c.oneOf("waitForBuilder", n.waitForBuilder, BUILDER_READINESS_VALUES);
+        c.positiveNumber("provisioningTimeoutMinutes", n.provisioningTimeoutMinutes, "minutes");
         c.positiveNumber("stopTimeoutMinutes", n.stopTimeoutMinutes, "minutes");
         c.positiveNumber("imageTimeoutMinutes", n.imageTimeoutMinutes, "minutes");
         c.id("adoptImageId", n.adoptImageId, "image");
+        c.failures.push(...checkDistribution(n, Date.now(), olds));
         if (n.blockDeviceMappings !== undefined && !isUnknown(n.blockDeviceMappings)) {
             if (!Array.isArray(n.blockDeviceMappings)) c.fail("blockDeviceMappings", "blockDeviceMappings must be a list");
             else {
@@ -284,6 +294,9 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
                     c.boolean(`${p}.noDevice`, d?.noDevice);
                     c.integerInRange(`${p}.volumeSize`, d?.volumeSize, 1, 65536);
                     c.oneOf(`${p}.volumeType`, d?.volumeType, VOLUME_TYPES);
+                    c.integerInRange(`${p}.iops`, d?.iops, 100, 256000);
+                    c.integerInRange(`${p}.throughput`, d?.throughput, 125, 2000);
+                    c.boolean(`${p}.deleteOnTermination`, d?.deleteOnTermination);
                     if (d?.noDevice && (d.volumeSize !== undefined || d.volumeType !== undefined)) {
                         c.fail(p, `${p}: a noDevice entry leaves the volume out; remove volumeSize/volumeType from it`);
                     }
@@ -304,6 +317,8 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
             region,
             stopBeforeImage: n.stopBeforeImage ?? true,
             afterImage: n.afterImage ?? "stopped",
+            waitForBuilder: n.waitForBuilder ?? "none",
+            provisioningTimeoutMinutes: n.provisioningTimeoutMinutes ?? DEFAULT_PROVISIONING_TIMEOUT_MINUTES,
             stopTimeoutMinutes: n.stopTimeoutMinutes ?? DEFAULT_STOP_TIMEOUT_MINUTES,
             imageTimeoutMinutes: n.imageTimeoutMinutes ?? DEFAULT_IMAGE_TIMEOUT_MINUTES,
         };
@@ -326,7 +341,7 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
         const changed = (key: string) => JSON.stringify(old[key] ?? null) !== JSON.stringify((news as unknown as Record<string, unknown>)[key] ?? null);
         const replaces: string[] = REPLACE_KEYS.filter(changed);
         if (news.adoptImageId !== undefined && news.adoptImageId !== olds.imageId) replaces.push("adoptImageId");
-        const updates = UPDATE_KEYS.filter(changed);
+        const updates: string[] = [...UPDATE_KEYS.filter(changed), ...distributionDiff(olds, news)];
         return {
             changes: replaces.length > 0 || updates.length > 0,
             replaces,
@@ -344,7 +359,8 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
                 "InvalidAMIID.NotFound",
             );
         }
-        const imageId = inputs.adoptImageId ?? (await findOrCreateImage(inputs, progress));
+        const made = inputs.adoptImageId ? { imageId: inputs.adoptImageId, adopted: true } : await findOrCreateImage(inputs, progress);
+        const imageId = made.imageId;
 
         let ready: ImageObservation;
         try {
@@ -363,12 +379,13 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
         }
 
         try {
-            const outs = await completeImage(inputs, imageId, ready, progress);
+            const outs = await completeImage(inputs, imageId, ready, progress, made.adopted);
             return { id: imageId, outs: { ...outs, complete: true } };
         } catch (err) {
             if (inputs.adoptImageId) throw err;
-            // The image is good; only a later step failed. Keep it, and let the next `pulumi up` finish the steps.
-            const outs = outputsFor(inputs, ready.image!, ready.snapshots);
+            // The image is good; only a later step failed. Keep it, and let the next `pulumi up` finish the steps
+            // (distribution included: the resume reads what is live and applies the rest).
+            const outs = outputsFor(inputs, ready.image!, ready.snapshots, {});
             throw new PartialCreateError(imageId, { ...hostKeys(raw), ...outs, complete: false }, err as Error);
         }
     },
@@ -379,7 +396,9 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
         if (!image) return { id: undefined as unknown as string, props: {} };
         const snapshots = await describeSnapshots(region, imageSnapshotIds(image));
         const inputs = inputsFromState(props, image);
-        return { id, props: { ...outputsFor(inputs, image, snapshots), complete: props.complete } };
+        const live = await readDistribution(region, id, imageSnapshotIds(image));
+        const distribution = reconcileDistribution(inputs, live);
+        return { id, props: { ...outputsFor(inputs, image, snapshots, distribution), complete: props.complete } };
     },
 
     async update(id: string, olds: InstanceImageOutputs, news: InstanceImageInputs) {
@@ -397,10 +416,14 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
             if ((olds.description ?? "") !== (news.description ?? "")) {
                 await ec2Client(region).send(new ModifyImageAttributeCommand({ ImageId: id, Description: { Value: news.description ?? "" } }));
             }
+            // A resumed create may have applied part of the distribution: start from what is live.
+            const from = resuming ? await readDistribution(region, id, snapshotIds) : pickDistribution(olds);
+            await applyDistribution(region, id, snapshotIds, from, pickDistribution(news));
             if (resuming && !news.adoptImageId) await applyAfterImage(news, progress, false);
             else if (olds.afterImage !== news.afterImage) await applyAfterImage(news, progress, true);
             const fresh = (await describeImage(region, id)) ?? image;
-            return { outs: { ...outputsFor(news, fresh, await describeSnapshots(region, snapshotIds)), complete: true } };
+            const outs = outputsFor(news, fresh, await describeSnapshots(region, snapshotIds), pickDistribution(news));
+            return { outs: { ...outs, complete: true } };
         } catch (err) {
             throw explainAwsError(err, `updating image ${id} in ${region}`);
         }
@@ -415,7 +438,8 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
 
 /** State recorded for an image that exists but is not ready yet. */
 function stateBeforeReady(inputs: InstanceImageInputs, imageId: string, state: string): InstanceImageOutputs {
-    const { blockDeviceMappings, ...rest } = inputs;
+    // No distribution yet: it is applied once the image is ready (the resume reads what is live).
+    const { blockDeviceMappings, ...rest } = withoutDistribution(inputs);
     return JSON.parse(JSON.stringify({
         ...rest,
         imageId,
@@ -428,7 +452,10 @@ function stateBeforeReady(inputs: InstanceImageInputs, imageId: string, state: s
     }));
 }
 
-/** Inputs as recorded in state (for read/refresh), with what only the image knows. */
+/**
+ * Inputs as recorded in state (for read/refresh), with what only the image knows. Stored
+ * values pass through as they are (no defaults invented), so a refresh reports no change.
+ */
 function inputsFromState(props: InstanceImageOutputs, image: Image): InstanceImageInputs {
     return {
         instanceId: props.instanceId ?? props.sourceInstanceId,
@@ -438,12 +465,15 @@ function inputsFromState(props: InstanceImageOutputs, image: Image): InstanceIma
         tags: props.tags,
         snapshotTags: props.snapshotTags,
         blockDeviceMappings: props.requestedBlockDeviceMappings,
-        stopBeforeImage: props.stopBeforeImage ?? true,
-        afterImage: props.afterImage ?? "stopped",
-        stopTimeoutMinutes: props.stopTimeoutMinutes ?? DEFAULT_STOP_TIMEOUT_MINUTES,
-        imageTimeoutMinutes: props.imageTimeoutMinutes ?? DEFAULT_IMAGE_TIMEOUT_MINUTES,
+        stopBeforeImage: props.stopBeforeImage,
+        afterImage: props.afterImage,
+        waitForBuilder: props.waitForBuilder,
+        provisioningTimeoutMinutes: props.provisioningTimeoutMinutes,
+        stopTimeoutMinutes: props.stopTimeoutMinutes,
+        imageTimeoutMinutes: props.imageTimeoutMinutes,
         adoptImageId: props.adoptImageId,
         resourceUrn: props.resourceUrn,
+        ...pickDistribution(props),
     };
 }
 
@@ -451,14 +481,19 @@ function inputsFromState(props: InstanceImageOutputs, image: Image): InstanceIma
  * The image this resource makes: one found by name that an earlier, interrupted run made
  * (adopted), or a new one (stop the instance, CreateImage).
  */
-async function findOrCreateImage(inputs: InstanceImageInputs, progress: ProgressFn): Promise<string> {
+async function findOrCreateImage(inputs: InstanceImageInputs, progress: ProgressFn): Promise<{ imageId: string; adopted: boolean }> {
     const { region, name, instanceId } = inputs;
     const adopted = await adoptExisting(inputs);
     if (adopted) {
         progress(`found image ${adopted} (${name}) from an earlier run; resuming`);
-        return adopted;
+        return { imageId: adopted, adopted: true };
     }
     await requireImageableInstance(region, instanceId);
+    // Never image mid-customisation: first let the builder finish (when asked to).
+    await waitForBuilder(region, instanceId, inputs.waitForBuilder ?? "none", {
+        timeoutMs: minutes(inputs.provisioningTimeoutMinutes ?? DEFAULT_PROVISIONING_TIMEOUT_MINUTES),
+        onProgress: progress,
+    });
     const waitOptions = { timeoutMs: minutes(inputs.stopTimeoutMinutes), onProgress: progress };
     if (inputs.stopBeforeImage) await stopInstance(region, instanceId, waitOptions);
 
@@ -478,12 +513,12 @@ async function findOrCreateImage(inputs: InstanceImageInputs, progress: Progress
                 ],
             }),
         );
-        return out.ImageId!;
+        return { imageId: out.ImageId!, adopted: false };
     } catch (err) {
         if (awsErrorCode(err) === "InvalidAMIName.Duplicate") {
             // Another attempt made it between our look and our call.
             const raced = await adoptExisting(inputs);
-            if (raced) return raced;
+            if (raced) return { imageId: raced, adopted: true };
         }
         throw explainAwsError(err, `creating image "${name}" from instance ${instanceId} in ${region}`);
     }
@@ -508,19 +543,23 @@ async function adoptExisting(inputs: InstanceImageInputs): Promise<string | unde
     );
 }
 
-/** The steps after the image is ready: after-image instance state, or (adopted) declared tags. */
+/**
+ * The steps after the image is ready: after-image instance state, or (adopted) declared tags;
+ * then the distribution (from nothing for a fresh image, from what is live for an adopted one).
+ */
 async function completeImage(
     inputs: InstanceImageInputs,
     imageId: string,
     ready: ImageObservation,
     progress: ProgressFn,
+    adopted: boolean,
 ): Promise<InstanceImageOutputs> {
     const { region } = inputs;
     let image = ready.image!;
     if (inputs.adoptImageId) {
         // Bring the adopted image to the declared tags/description (exactly the difference).
         const snapshotIds = imageSnapshotIds(image);
-        const live = outputsFor(inputs, image, ready.snapshots);
+        const live = outputsFor(inputs, image, ready.snapshots, {});
         await updateTags(region, [imageId], live.tags ?? {}, inputs.tags ?? {});
         await updateTags(region, snapshotIds, live.snapshotTags ?? {}, inputs.snapshotTags ?? {});
         if (inputs.description !== undefined && inputs.description !== live.description) {
@@ -530,8 +569,15 @@ async function completeImage(
     } else {
         await applyAfterImage(inputs, progress, false);
     }
+    const distribution = pickDistribution(inputs);
+    if (adopted || hasDistribution(distribution)) {
+        const snapshotIds = imageSnapshotIds(image);
+        progress(`applying the distribution settings of image ${imageId}`);
+        const from = adopted ? await readDistribution(region, imageId, snapshotIds) : {};
+        await applyDistribution(region, imageId, snapshotIds, from, distribution);
+    }
     const snapshots = await describeSnapshots(region, imageSnapshotIds(image));
-    return outputsFor({ ...inputs, name: image.Name ?? inputs.name }, image, snapshots);
+    return outputsFor({ ...inputs, name: image.Name ?? inputs.name }, image, snapshots, distribution);
 }
 
 /** Puts the source instance into the declared after-image state. */
@@ -586,6 +632,20 @@ export class InstanceImage extends pulumi.dynamic.Resource {
     declare public readonly tags: pulumi.Output<Record<string, string> | undefined>;
     /** Tags of the image's snapshots (without golden-ami's marker tags). */
     declare public readonly snapshotTags: pulumi.Output<Record<string, string> | undefined>;
+    /** Accounts allowed to launch the image. */
+    declare public readonly launchAccounts: pulumi.Output<string[] | undefined>;
+    /** Organizations allowed to launch the image. */
+    declare public readonly launchOrganizations: pulumi.Output<string[] | undefined>;
+    /** Organizational units allowed to launch the image. */
+    declare public readonly launchOrganizationalUnits: pulumi.Output<string[] | undefined>;
+    /** Whether the image is public. */
+    declare public readonly public: pulumi.Output<boolean | undefined>;
+    /** Whether the launch accounts may create volumes from the image's snapshots. */
+    declare public readonly shareSnapshots: pulumi.Output<boolean | undefined>;
+    /** When the image is deprecated (as given; EC2 keeps it to the minute). */
+    declare public readonly deprecateAt: pulumi.Output<string | undefined>;
+    /** Whether deregistration protection is on. */
+    declare public readonly deregistrationProtection: pulumi.Output<boolean | undefined>;
 
     constructor(name: string, args: InstanceImageArgs, opts?: pulumi.CustomResourceOptions) {
         const type = "pulumi-nodejs:dynamic/golden-ami:InstanceImage";
@@ -594,7 +654,7 @@ export class InstanceImage extends pulumi.dynamic.Resource {
             name,
             {
                 ...args,
-                resourceUrn: pulumi.createUrn(name, type, opts?.parent),
+                resourceUrn: ownUrn(name, type, opts?.parent),
                 // Output-only properties must be present (undefined) to be read back.
                 name: args.name,
                 region: args.region,
@@ -609,6 +669,7 @@ export class InstanceImage extends pulumi.dynamic.Resource {
                 architecture: undefined,
                 rootDeviceName: undefined,
                 sourceInstanceId: undefined,
+                ...distributionOutputSlots(args),
             },
             opts,
             "golden-ami",

@@ -29,3 +29,13 @@ export function providerShim(kind: ProviderKind): pulumi.dynamic.ResourceProvide
         delete: async (id, props) => impl().delete!(id, props),
     };
 }
+
+/**
+ * The URN a resource will have, as an input value without any dependency. Passing it lets
+ * the provider show progress on the resource's own row. `pulumi.createUrn(name, type, parent)`
+ * itself carries a dependency on the parent, which the SDK widens to every child of a parent
+ * component: siblings (an image and its copies) would then wait for each other forever.
+ */
+export function ownUrn(name: string, type: string, parent: pulumi.Resource | undefined): pulumi.Output<string> {
+    return pulumi.output(new Promise<string>((resolve) => pulumi.createUrn(name, type, parent).apply(resolve)));
+}

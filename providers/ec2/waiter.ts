@@ -109,6 +109,10 @@ export async function waitUntil<T>(spec: WaitSpec<T>): Promise<T> {
     const clock = spec.clock ?? defaultClock;
     const random = spec.random ?? Math.random;
     const delays = { ...DEFAULT_DELAYS, ...spec.delays };
+    if (!(Number.isFinite(spec.timeoutMs) && spec.timeoutMs > 0)) {
+        // A NaN deadline would never pass: refuse instead of waiting forever.
+        throw new GoldenAmiError(`golden-ami: invalid timeout ${spec.timeoutMs} ms for waiting for ${spec.description}`, "InvalidTimeout");
+    }
     const deadline = clock.now() + spec.timeoutMs;
     let backoff = delays.minMs;
     let lastStatus = "not looked yet";
