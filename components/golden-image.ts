@@ -1,0 +1,468 @@
+/**
+ * `GoldenImage`: the whole golden-AMI pipeline as one Pulumi component.
+ *
+ * ```
+ * builder (aws.ec2.Instance, or an existing instance)
+ *    │ instanceId
+ * InstanceImage (wait ready → stop → CreateImage → wait available + snapshots)
+ *    │ imageId
+ * ImageCopy × copyToRegions (CopyImage per region, concurrently)
+ *    │
+ * distribution (sharing, snapshot permissions, deprecation, protection) on every image
+ * ```
+ *
+ * Rebuilds: a change of the recipe (base image, user data, instance settings, or for a
+ * captured server its instance ID and block device overrides) makes a new builder, a new
+ * image under a new name, and new copies. Pulumi creates the replacements first and deletes
+ * the old ones after (create-before-delete; nothing here asks for delete-before-replace), so
+ * consumers always have a usable image. An unchanged recipe makes `pulumi up` a no-op.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ImageCopy } from "../providers/image-copy";
+import { DistributionInputs } from "../providers/ec2/distribution";
+import { GoldenAmiError } from "../providers/ec2/errors";
+import { deterministicImageName } from "../providers/ec2/naming";
+import { regionProblem } from "../providers/ec2/region";
+import { AfterImage, ImageBlockDevice, InstanceImage } from "../providers/instance-image";
+import { baseImage, BaseImageArgs, resolveRegion } from "./base-image";
+
+/** The component's Pulumi type token. */
+export const GOLDEN_IMAGE_TYPE = "golden-ami:index:GoldenImage";
+
+/** Default builder instance type. */
+export const DEFAULT_BUILDER_INSTANCE_TYPE = "t3.micro";
+
+/**
+ * Builder properties whose change means a new recipe: the builder is replaced (never updated
+ * in place), which makes a new image and new copies. Tags are not part of the recipe.
+ */
+export const BUILDER_RECIPE_PROPERTIES = [
+    "ami",
+    "instanceType",
+    "userData",
+    "userDataBase64",
+    "rootBlockDevice",
+    "subnetId",
+    "vpcSecurityGroupIds",
+    "iamInstanceProfile",
+    "keyName",
+    "metadataOptions",
+    "region",
+] as const;
+
+/**
+ * When the builder counts as ready to be imaged.
+ * - `"self-stop"`: the customisation script powers the instance off when it is done
+ *   (`shutdown -h now` / `poweroff` as its last command; the builder's shutdown behaviour is
+ *   "stop", so it stays, stopped). golden-ami waits for the instance to be `stopped`.
+ * - `"status-ok"`: the instance is `running` and its system and instance status checks pass.
+ * - `"none"`: no wait; the instance is stopped (unless `stopBeforeImage` is false) and imaged
+ *   at once.
+ */
+export type Readiness = "self-stop" | "status-ok" | "none";
+
+export const READINESS_VALUES: readonly Readiness[] = ["self-stop", "status-ok", "none"];
+
+/** The InstanceImage `waitForBuilder` value for each {@link Readiness}. */
+export const WAIT_FOR_BUILDER: Record<Readiness, "stopped" | "status-ok" | "none"> = {
+    "self-stop": "stopped",
+    "status-ok": "status-ok",
+    none: "none",
+};
+
+/** The builder's root EBS volume. */
+export interface RootVolumeArgs {
+    /** Size in GiB; at least the base image's root snapshot size. Default: the base image's. */
+    sizeGiB?: pulumi.Input<number>;
+    /** EBS volume type: gp3, gp2, io1, io2, st1, sc1 or standard. Default: the base image's (usually gp3/gp2). */
+    type?: pulumi.Input<string>;
+    /** Encrypt the root volume (and so the image's root snapshot). Default: the account's EBS default. */
+    encrypted?: pulumi.Input<boolean>;
+    /** KMS key (ID or ARN) for the encryption; default the account's `aws/ebs` key. */
+    kmsKeyId?: pulumi.Input<string>;
+}
+
+/**
+ * The builder: an EC2 instance launched from a base image, customised by its user data.
+ * It always requires IMDSv2 (`httpTokens: "required"`), stops (never terminates) when the
+ * operating system shuts down, and is replaced — not updated — when its user data changes.
+ */
+export interface GoldenImageBuilderArgs {
+    /** The base image's AMI ID (`ami-...`). Exactly one of `baseImageId` and `baseImage`. */
+    baseImageId?: pulumi.Input<string>;
+    /**
+     * A base image lookup (SSM parameter, or owners + name pattern; see `baseImage()`),
+     * resolved in the build region unless the query names one. Exactly one of `baseImageId`
+     * and `baseImage`. The lookup runs on every `pulumi up`: when a newer image matches, the
+     * recipe has changed and the golden image is rebuilt.
+     */
+    baseImage?: BaseImageArgs;
+    /** Instance type of the builder. Default `t3.micro`. */
+    instanceType?: pulumi.Input<string>;
+    /** Subnet to launch the builder in. Default: the default VPC's default subnet of a zone AWS picks. */
+    subnetId?: pulumi.Input<string>;
+    /** Security groups of the builder. Default: the VPC's default security group. */
+    vpcSecurityGroupIds?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Instance profile (name) the builder runs with, e.g. to read from S3 or be managed by SSM. */
+    iamInstanceProfile?: pulumi.Input<string>;
+    /** EC2 key pair name for SSH to the builder (debugging). Default: none. */
+    keyName?: pulumi.Input<string>;
+    /**
+     * The customisation script (cloud-init user data, plain text). With the default readiness
+     * `"self-stop"` it must power the instance off as its last step (`shutdown -h now`).
+     * Changing it replaces the builder, and so rebuilds the image.
+     */
+    userData?: pulumi.Input<string>;
+    /** The builder's root volume. */
+    rootVolume?: RootVolumeArgs;
+    /** Tags of the builder instance (a `Name` tag is added unless given). Not part of the recipe. */
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * Distribution settings applied to the image and to every copy (DistributionInputs of
+ * providers/ec2/distribution.ts): launch permissions for accounts / organizations / OUs,
+ * public (explicit opt-in only), snapshot create-volume permissions, deprecation time,
+ * deregistration protection. All changed in place; none rebuilds the image.
+ */
+export type GoldenImageDistribution = DistributionInputs;
+
+/** How the copies in `copyToRegions` are made. */
+export interface GoldenImageCopyArgs {
+    /** Encrypt the copies' snapshots. Default: as the source. */
+    encrypted?: pulumi.Input<boolean>;
+    /** KMS key per destination region (`{ "eu-west-1": "arn:aws:kms:..." }`); KMS keys are regional. */
+    kmsKeyIds?: Record<string, pulumi.Input<string>>;
+    /** Copy the source image's user tags to the copies (besides `tags`). Default false. */
+    copyImageTags?: pulumi.Input<boolean>;
+    /** How long each copy may take to become available, in minutes. Default: `imageTimeoutMinutes`. */
+    imageTimeoutMinutes?: pulumi.Input<number>;
+}
+
+/** Arguments of a {@link GoldenImage}. */
+export interface GoldenImageArgs {
+    /**
+     * Region of the builder and the image. Default: the stack's `aws:region`, else AWS_REGION /
+     * AWS_DEFAULT_REGION. Set it when the component gets a non-default `aws` provider.
+     */
+    region?: string;
+
+    /** Build from a base image with a new builder instance. Exactly one of `builder` and `existingInstanceId`. */
+    builder?: GoldenImageBuilderArgs;
+    /**
+     * Capture an existing instance (a server customised by hand) instead of building one.
+     * The instance is stopped to be imaged (unless `stopBeforeImage` is false), never
+     * terminated. Exactly one of `builder` and `existingInstanceId`. Changing it rebuilds.
+     */
+    existingInstanceId?: pulumi.Input<string>;
+
+    /**
+     * When the instance is ready to be imaged. Default: `"self-stop"` for a builder with
+     * `userData`, `"status-ok"` for a builder without, `"none"` for `existingInstanceId`.
+     */
+    readiness?: Readiness;
+    /** How long the builder may take to become ready, in minutes. Default 30. */
+    provisioningTimeoutMinutes?: pulumi.Input<number>;
+
+    /**
+     * Start of the AMI name. The name is this plus a hash of the recipe (so each rebuild gets
+     * a name of its own and never collides with the image it replaces). Default: the
+     * component's name. The copies carry the same name in their regions.
+     */
+    namePrefix?: string;
+    /** AMI description (at most 255 characters), on the image and the copies. Updated in place. */
+    description?: pulumi.Input<string>;
+    /** Tags of the image and the copies. Updated in place. */
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Tags of the image's and the copies' snapshots. Updated in place. */
+    snapshotTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Overrides of the instance's block devices in the image (leave out or enlarge volumes). Part of the recipe. */
+    blockDeviceMappings?: pulumi.Input<pulumi.Input<ImageBlockDevice>[]>;
+    /** Stop the instance before imaging (default true; false = crash-consistent NoReboot image). Part of the recipe. */
+    stopBeforeImage?: pulumi.Input<boolean>;
+    /** The instance's state once imaged: `"stopped"` (default) or `"running"`. */
+    afterImage?: pulumi.Input<AfterImage>;
+    /** How long stopping or starting the instance may take, in minutes (default 10). */
+    stopTimeoutMinutes?: pulumi.Input<number>;
+    /** How long the image may take to become available with all snapshots completed, in minutes (default 60). */
+    imageTimeoutMinutes?: pulumi.Input<number>;
+
+    /**
+     * Regions to copy the image to (one ImageCopy each, made concurrently). Not the build
+     * region, no duplicates. Adding a region adds a copy; removing one deletes its copy.
+     */
+    copyToRegions?: string[];
+    /** How the copies are made. */
+    copies?: GoldenImageCopyArgs;
+
+    /** Who may use the image and its copies, deprecation and deregistration protection. */
+    distribution?: GoldenImageDistribution;
+}
+
+/** Region → AMI ID of every image a {@link GoldenImage} manages, the build region included. */
+export type RegionImageIds = Record<string, string>;
+
+function fail(message: string): never {
+    throw new GoldenAmiError(`golden-ami: GoldenImage ${message}`, "InvalidArguments");
+}
+
+/** The readiness a GoldenImage uses: the given one, else the default for its kind of source. */
+export function effectiveReadiness(args: Pick<GoldenImageArgs, "readiness" | "builder" | "existingInstanceId">): Readiness {
+    if (args.readiness !== undefined) return args.readiness;
+    if (args.existingInstanceId !== undefined) return "none";
+    return args.builder?.userData !== undefined ? "self-stop" : "status-ok";
+}
+
+/** Validates the arguments that decide the shape of the component (everything else is checked by the resources). */
+export function validateGoldenImageArgs(name: string, args: GoldenImageArgs, buildRegion: string | undefined): void {
+    const hasBuilder = args.builder !== undefined && args.builder !== null;
+    const hasExisting = args.existingInstanceId !== undefined && args.existingInstanceId !== null;
+    if (hasBuilder && hasExisting) {
+        fail(
+            `"${name}": give either \`builder\` (build from a base image) or \`existingInstanceId\` (capture an existing ` +
+                `instance), not both.`,
+        );
+    }
+    if (!hasBuilder && !hasExisting) {
+        fail(
+            `"${name}": nothing to image. Give \`builder\` (a base image and user data to build from) or ` +
+                `\`existingInstanceId\` (an instance customised by hand to capture).`,
+        );
+    }
+    if (hasBuilder) {
+        const b = args.builder!;
+        if (b.baseImageId !== undefined && b.baseImage !== undefined) {
+            fail(`"${name}": give either builder.baseImageId or builder.baseImage (a lookup), not both.`);
+        }
+        if (b.baseImageId === undefined && b.baseImage === undefined) {
+            fail(
+                `"${name}": the builder needs a base image: set builder.baseImageId ("ami-...") or builder.baseImage ` +
+                    `(e.g. { ssmParameter: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" }).`,
+            );
+        }
+    }
+    if (args.readiness !== undefined && !READINESS_VALUES.includes(args.readiness)) {
+        fail(`"${name}": readiness must be one of ${READINESS_VALUES.map((r) => `"${r}"`).join(", ")}, not ${JSON.stringify(args.readiness)}.`);
+    }
+    const seen = new Set<string>();
+    for (const region of args.copyToRegions ?? []) {
+        if (typeof region !== "string") fail(`"${name}": copyToRegions must list region names, got ${JSON.stringify(region)}.`);
+        const problem = regionProblem(region);
+        if (problem) fail(`"${name}": copyToRegions: ${problem}.`);
+        if (seen.has(region)) fail(`"${name}": copyToRegions lists ${region} twice; remove the duplicate.`);
+        if (region === buildRegion) {
+            fail(`"${name}": copyToRegions lists ${region}, the build region, which has the image already; remove it.`);
+        }
+        seen.add(region);
+    }
+    for (const region of Object.keys(args.copies?.kmsKeyIds ?? {})) {
+        if (!seen.has(region)) fail(`"${name}": copies.kmsKeyIds names ${region}, which is not in copyToRegions.`);
+    }
+}
+
+/** Block device overrides in a stable order, for the recipe hash. */
+function normalisedDevices(list: ImageBlockDevice[] | undefined): ImageBlockDevice[] {
+    return [...(list ?? [])]
+        .map((d) => JSON.parse(JSON.stringify(d)) as ImageBlockDevice)
+        .sort((a, b) => (a.deviceName < b.deviceName ? -1 : a.deviceName > b.deviceName ? 1 : 0));
+}
+
+/**
+ * The AMI name for a recipe: `prefix-<hash>`, the hash over what defines the image (the
+ * instance it is taken from, which a builder replacement changes, the region, block device
+ * overrides and stop-before-image). A new recipe never reuses the name of the image it replaces.
+ */
+export function recipeImageName(
+    prefix: string,
+    recipe: { instanceId: string; region?: string; blockDeviceMappings?: ImageBlockDevice[]; stopBeforeImage?: boolean },
+): string {
+    return deterministicImageName(prefix, {
+        instanceId: recipe.instanceId,
+        region: recipe.region ?? null,
+        blockDeviceMappings: normalisedDevices(recipe.blockDeviceMappings),
+        stopBeforeImage: recipe.stopBeforeImage ?? true,
+    });
+}
+
+function tryResolveRegion(explicit?: string): string | undefined {
+    try {
+        return resolveRegion(explicit);
+    } catch {
+        return undefined; // InstanceImage reports the missing region with its own message
+    }
+}
+
+/**
+ * A golden AMI, built and distributed: a builder instance (or an existing instance) imaged
+ * with InstanceImage, copied to other regions with ImageCopy, shared and deprecated as
+ * `distribution` says.
+ *
+ * @example
+ * ```ts
+ * const golden = new GoldenImage("web", {
+ *     builder: {
+ *         baseImage: { ssmParameter: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" },
+ *         instanceType: "t3.small",
+ *         subnetId: privateSubnet.id,
+ *         vpcSecurityGroupIds: [builderSg.id],
+ *         iamInstanceProfile: ssmProfile.name,
+ *         userData: `#!/bin/bash
+ * set -euo pipefail
+ * dnf install -y nginx && systemctl enable nginx
+ * shutdown -h now`,                          // readiness "self-stop" (the default with userData)
+ *         rootVolume: { sizeGiB: 16, type: "gp3", encrypted: true },
+ *     },
+ *     copyToRegions: ["eu-west-1", "ap-southeast-2"],
+ *     distribution: { launchAccounts: ["111122223333"], deprecateAt: "2030-01-31T00:00:00Z" },
+ *     tags: { team: "platform" },
+ * });
+ * export const imageId = golden.imageId;
+ * export const regionImageIds = golden.regionImageIds;
+ * ```
+ */
+export class GoldenImage extends pulumi.ComponentResource {
+    /** The AMI ID in the build region. */
+    public readonly imageId: pulumi.Output<string>;
+    /** The AMI name (prefix plus recipe hash); the copies carry the same name. */
+    public readonly imageName: pulumi.Output<string>;
+    /** The build region. */
+    public readonly region: pulumi.Output<string>;
+    /** IDs of the image's EBS snapshots (build region). */
+    public readonly snapshotIds: pulumi.Output<string[]>;
+    /** Region → AMI ID for the build region and every region in `copyToRegions`. */
+    public readonly regionImageIds: pulumi.Output<RegionImageIds>;
+    /** The instance the image was taken from (the builder's ID, or `existingInstanceId`). */
+    public readonly builderInstanceId: pulumi.Output<string>;
+    /** The builder instance; undefined with `existingInstanceId`. */
+    public readonly builder?: aws.ec2.Instance;
+    /** The image in the build region. */
+    public readonly image: InstanceImage;
+    /** The copies, by region. */
+    public readonly copies: Record<string, ImageCopy>;
+
+    constructor(name: string, args: GoldenImageArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Validated before anything is registered: a wrong shape registers nothing.
+        const buildRegion = tryResolveRegion(args.region);
+        validateGoldenImageArgs(name, args, buildRegion);
+        super(GOLDEN_IMAGE_TYPE, name, {}, opts);
+
+        const readiness = effectiveReadiness(args);
+        const distribution: GoldenImageDistribution = args.distribution ?? {};
+
+        let instanceId: pulumi.Input<string>;
+        if (args.builder) {
+            this.builder = this.makeBuilder(name, args.builder, buildRegion);
+            instanceId = this.builder.id;
+        } else {
+            instanceId = args.existingInstanceId!;
+        }
+
+        const imageName = pulumi
+            .all([instanceId, args.blockDeviceMappings, args.stopBeforeImage])
+            .apply(([id, devices, stop]) =>
+                recipeImageName(args.namePrefix ?? name, {
+                    instanceId: id,
+                    region: buildRegion,
+                    blockDeviceMappings: devices as ImageBlockDevice[] | undefined,
+                    stopBeforeImage: stop,
+                }),
+            );
+
+        this.image = new InstanceImage(
+            `${name}-image`,
+            {
+                instanceId,
+                region: buildRegion,
+                name: imageName,
+                description: args.description,
+                tags: args.tags,
+                snapshotTags: args.snapshotTags,
+                blockDeviceMappings: args.blockDeviceMappings,
+                stopBeforeImage: args.stopBeforeImage,
+                afterImage: args.afterImage,
+                stopTimeoutMinutes: args.stopTimeoutMinutes,
+                imageTimeoutMinutes: args.imageTimeoutMinutes,
+                waitForBuilder: WAIT_FOR_BUILDER[readiness],
+                provisioningTimeoutMinutes: args.provisioningTimeoutMinutes,
+                ...distribution,
+            },
+            { parent: this },
+        );
+
+        this.copies = {};
+        for (const region of args.copyToRegions ?? []) {
+            this.copies[region] = new ImageCopy(
+                `${name}-copy-${region}`,
+                {
+                    sourceImageId: this.image.imageId,
+                    sourceRegion: this.image.region,
+                    region,
+                    name: this.image.name,
+                    description: args.description,
+                    encrypted: args.copies?.encrypted,
+                    kmsKeyId: args.copies?.kmsKeyIds?.[region],
+                    copyImageTags: args.copies?.copyImageTags,
+                    tags: args.tags,
+                    snapshotTags: args.snapshotTags,
+                    imageTimeoutMinutes: args.copies?.imageTimeoutMinutes ?? args.imageTimeoutMinutes,
+                    ...distribution,
+                },
+                { parent: this },
+            );
+        }
+
+        this.imageId = this.image.imageId;
+        this.imageName = this.image.name;
+        this.region = this.image.region;
+        this.snapshotIds = this.image.snapshotIds;
+        this.builderInstanceId = pulumi.output(instanceId);
+        const copyIds = Object.entries(this.copies).map(([region, copy]) => copy.imageId.apply((id: string) => [region, id] as const));
+        this.regionImageIds = pulumi
+            .all([this.image.region, this.image.imageId, pulumi.all(copyIds)])
+            .apply(([region, imageId, copies]) => ({ [region]: imageId, ...Object.fromEntries(copies) }));
+
+        this.registerOutputs({
+            imageId: this.imageId,
+            imageName: this.imageName,
+            region: this.region,
+            snapshotIds: this.snapshotIds,
+            regionImageIds: this.regionImageIds,
+            builderInstanceId: this.builderInstanceId,
+        });
+    }
+
+    private makeBuilder(name: string, b: GoldenImageBuilderArgs, region: string | undefined): aws.ec2.Instance {
+        const ami = b.baseImageId ?? baseImage({ ...b.baseImage!, region: b.baseImage!.region ?? region }).imageId;
+        const root = b.rootVolume;
+        return new aws.ec2.Instance(
+            `${name}-builder`,
+            {
+                region,
+                ami,
+                instanceType: b.instanceType ?? DEFAULT_BUILDER_INSTANCE_TYPE,
+                subnetId: b.subnetId,
+                vpcSecurityGroupIds: b.vpcSecurityGroupIds,
+                iamInstanceProfile: b.iamInstanceProfile,
+                keyName: b.keyName,
+                userData: b.userData,
+                userDataReplaceOnChange: true,
+                instanceInitiatedShutdownBehavior: "stop",
+                metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
+                rootBlockDevice: root
+                    ? {
+                          volumeSize: root.sizeGiB,
+                          volumeType: root.type,
+                          encrypted: root.encrypted,
+                          kmsKeyId: root.kmsKeyId,
+                          deleteOnTermination: true,
+                      }
+                    : undefined,
+                tags: pulumi.output(b.tags).apply((tags) => ({ Name: `${name}-builder`, ...(tags ?? {}) })),
+            },
+            // Replaced, never updated in place, when the recipe changes: a new builder is a new
+            // image. Pulumi's default create-before-delete keeps the old image until the new one exists.
+            { parent: this, replaceOnChanges: [...BUILDER_RECIPE_PROPERTIES] },
+        );
+    }
+}
