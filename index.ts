@@ -52,6 +52,7 @@
  * ({ encrypted, kmsKeyIds: { <region>: <key> }, copyImageTags }) as in build mode.
  *
  * Consumer mode:
+ * - `launch` (default true): false only resolves and exports the golden AMI of this region.
  * - `instanceType` (default t3.micro), `instanceCount` (default 2), `keyName`,
  *   `iamInstanceProfile`, `securityGroupIds` (list), `userData`.
  * - `subnetIds` (list): instances are spread over them in turn (give subnets in two
@@ -93,7 +94,7 @@ function build(): Record<string, pulumi.Output<unknown>> {
     if (builderConfig) {
         const { userDataFile, ...rest } = builderConfig;
         if (userDataFile !== undefined && rest.userData !== undefined) {
-            throw new Error("golden-ami: set golden-ami:builder.userData or golden-ami:builder.userDataFile, not both.");
+            throw new pulumi.RunError("golden-ami: set golden-ami:builder.userData or golden-ami:builder.userDataFile, not both.");
         }
         builder = userDataFile !== undefined ? { ...rest, userData: fs.readFileSync(path.resolve(userDataFile), "utf8") } : rest;
     }
@@ -134,7 +135,7 @@ function regional(): Record<string, pulumi.Output<unknown>> {
     const copy = new ImageCopy(`golden-${region}`, {
         sourceImageId: pulumi.all([source.requireOutput("imageId"), sourceRegion]).apply(([id, from]) => {
             if (from === region) {
-                throw new Error(
+                throw new pulumi.RunError(
                     `golden-ami: regional stack in ${region} copies from ${sourceStack}, which is in ${region} already; ` +
                         `set aws:region of this stack to another region.`,
                 );
@@ -166,8 +167,13 @@ function regional(): Record<string, pulumi.Output<unknown>> {
 function consumer(): Record<string, pulumi.Output<unknown>> {
     const region = resolveRegion();
     const golden = goldenImageFromStack(config.require("sourceStack"), region);
+    if (config.getBoolean("launch") === false) {
+        // Only resolve the golden AMI of this region (for other tools, or where the AWS
+        // provider plugin is not available, as in the demo on the emulator).
+        return { imageId: golden.imageId, imageName: golden.imageName, region: pulumi.output(region) };
+    }
     const count = config.getNumber("instanceCount") ?? 2;
-    if (!Number.isInteger(count) || count < 1) throw new Error(`golden-ami:instanceCount must be a whole number >= 1, not ${count}.`);
+    if (!Number.isInteger(count) || count < 1) throw new pulumi.RunError(`golden-ami:instanceCount must be a whole number >= 1, not ${count}.`);
     const subnetIds = config.getObject<string[]>("subnetIds");
     const securityGroupIds = config.getObject<string[]>("securityGroupIds");
 
@@ -186,7 +192,7 @@ function consumer(): Record<string, pulumi.Output<unknown>> {
         subnetIds && subnetIds.length > 0
             ? undefined
             : aws.getAvailabilityZonesOutput({ state: "available" }).names.apply((names) => {
-                  if (names.length < 2) throw new Error(`golden-ami: ${region} has fewer than two available zones (${names.join(", ")}).`);
+                  if (names.length < 2) throw new pulumi.RunError(`golden-ami: ${region} has fewer than two available zones (${names.join(", ")}).`);
                   return names.slice(0, 2);
               });
     const instances: aws.ec2.Instance[] = [];
@@ -220,7 +226,7 @@ function main(): Record<string, pulumi.Output<unknown>> {
         case "consumer":
             return consumer();
         default:
-            throw new Error(
+            throw new pulumi.RunError(
                 `golden-ami:mode must be one of ${MODES.join(", ")}, not ${JSON.stringify(mode)}: ` +
                     `pulumi config set golden-ami:mode build`,
             );

@@ -1,0 +1,285 @@
+/**
+ * The main job, on the embedded EC2 emulator: build a golden image, copy it to another
+ * region, copy it again from a regional stack through a StackReference, and consume it from
+ * a third stack — with the real Pulumi engine and golden-ami's own Pulumi program (index.ts).
+ *
+ *   npm run demo                 # build, copy, consume; prints the AMI IDs per region
+ *   npm run demo -- --destroy    # destroys every stack, checks nothing is left, stops the emulator
+ *
+ * The emulator keeps running between the two (its address is in .ga/demo/emulator.json), so
+ * the second invocation destroys what the first made. The @pulumi/aws provider plugin cannot
+ * be downloaded here, so the builder and the consumer's instances are launched through the
+ * EC2 API directly; everything golden-ami does itself runs for real.
+ */
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import {
+    DescribeImagesCommand,
+    DescribeSnapshotsCommand,
+    EC2Client,
+    RunInstancesCommand,
+    TerminateInstancesCommand,
+} from "@aws-sdk/client-ec2";
+
+const ROOT = path.resolve(__dirname, "..");
+const DEMO_DIR = process.env.GA_DEMO_DIR ?? path.join(ROOT, ".ga", "demo");
+const PROJECT_DIR = path.join(DEMO_DIR, "project");
+const STATE_DIR = path.join(DEMO_DIR, "state");
+const EMULATOR_FILE = path.join(DEMO_DIR, "emulator.json");
+
+const BUILD_REGION = "us-east-1";
+const COPY_REGION = "eu-west-1";
+const REGIONAL_REGION = "ap-southeast-2";
+const REGIONS = [BUILD_REGION, COPY_REGION, REGIONAL_REGION];
+const STACKS = {
+    build: `build-${BUILD_REGION}`,
+    regional: `regional-${REGIONAL_REGION}`,
+    consumer: `consumer-${REGIONAL_REGION}`,
+};
+/** Emulated durations: long enough to watch progress, short enough for a demo. */
+const TIMING = { instancePending: 1, instanceStopping: 3, imagePending: 8, copyPending: 8 };
+
+interface EmulatorRecord {
+    endpoint: string;
+    pid: number;
+    builderInstanceId?: string;
+    consumerInstanceIds?: string[];
+}
+
+function say(line: string): void {
+    process.stdout.write(`${line}\n`);
+}
+
+function credentialsEnv(endpoint: string): Record<string, string> {
+    return {
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_ACCESS_KEY_ID: "demo",
+        AWS_SECRET_ACCESS_KEY: "demo",
+        AWS_REGION: BUILD_REGION,
+        PULUMI_BACKEND_URL: `file://${STATE_DIR}`,
+        PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "golden-ami-demo",
+        PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+    };
+}
+
+function ec2(endpoint: string, region: string): EC2Client {
+    return new EC2Client({ region, endpoint, credentials: { accessKeyId: "demo", secretAccessKey: "demo" } });
+}
+
+async function alive(endpoint: string): Promise<boolean> {
+    try {
+        return (await fetch(`${endpoint}/_golden-ami/config`)).ok;
+    } catch {
+        return false;
+    }
+}
+
+/** Starts the emulator detached (it outlives this process), or reuses the running one. */
+async function startEmulator(): Promise<EmulatorRecord> {
+    if (fs.existsSync(EMULATOR_FILE)) {
+        const record = JSON.parse(fs.readFileSync(EMULATOR_FILE, "utf8")) as EmulatorRecord;
+        if (await alive(record.endpoint)) return record;
+    }
+    const log = path.join(DEMO_DIR, "emulator.log");
+    const out = fs.openSync(log, "w");
+    const child = spawn("python3", [path.join(ROOT, "tests", "emulator", "server.py"), "--host", "127.0.0.1", "--port", "0"], {
+        detached: true,
+        stdio: ["ignore", out, out],
+        env: { ...process.env, GA_EMULATOR_TIMING: JSON.stringify(TIMING) },
+    });
+    child.unref();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+        const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(fs.readFileSync(log, "utf8"));
+        if (match && (await alive(match[1]))) {
+            const record = { endpoint: match[1], pid: child.pid! };
+            fs.writeFileSync(EMULATOR_FILE, JSON.stringify(record, null, 2));
+            return record;
+        }
+        if (Date.now() > deadline) throw new Error(`the emulator did not start; see ${log}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+}
+
+function writeProject(): void {
+    fs.mkdirSync(PROJECT_DIR, { recursive: true });
+    fs.mkdirSync(STATE_DIR, { recursive: true });
+    // The repository's own program, run from a project directory of the demo's, so the demo's
+    // stack files stay out of the repository.
+    fs.writeFileSync(
+        path.join(PROJECT_DIR, "Pulumi.yaml"),
+        `name: golden-ami\ndescription: golden-ami demo stacks (see scripts/demo.ts)\nruntime:\n  name: nodejs\nmain: ${path.relative(PROJECT_DIR, path.join(ROOT, "index.ts"))}\n`,
+    );
+}
+
+/** Runs the pulumi CLI in the demo project, streaming its output indented. */
+function pulumi(env: Record<string, string>, args: string[], options: { quiet?: boolean } = {}): number {
+    const result = spawnSync("pulumi", [...args, "--non-interactive"], {
+        cwd: PROJECT_DIR,
+        env: { ...process.env, ...env },
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    if (!options.quiet || result.status !== 0) {
+        for (const line of `${result.stdout}${result.stderr}`.split("\n")) if (line.trim()) say(`      ${line}`);
+    }
+    return result.status ?? 1;
+}
+
+function mustPulumi(env: Record<string, string>, args: string[], options: { quiet?: boolean } = {}): void {
+    const code = pulumi(env, args, options);
+    if (code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (exit ${code})`);
+}
+
+function stackExists(env: Record<string, string>, stack: string): boolean {
+    const result = spawnSync("pulumi", ["stack", "select", stack, "--non-interactive"], {
+        cwd: PROJECT_DIR,
+        env: { ...process.env, ...env },
+        stdio: "ignore",
+    });
+    return result.status === 0;
+}
+
+function ensureStack(env: Record<string, string>, stack: string, config: Record<string, string>): void {
+    if (!stackExists(env, stack)) mustPulumi(env, ["stack", "init", stack], { quiet: true });
+    const pairs = Object.entries(config).flatMap(([k, v]) => ["--plaintext", `${k}=${v}`]);
+    mustPulumi(env, ["config", "set-all", "--stack", stack, ...pairs], { quiet: true });
+}
+
+function outputs(env: Record<string, string>, stack: string): Record<string, any> {
+    const result = spawnSync("pulumi", ["stack", "output", "--json", "--stack", stack], {
+        cwd: PROJECT_DIR,
+        env: { ...process.env, ...env },
+        encoding: "utf8",
+    });
+    return JSON.parse(result.stdout || "{}");
+}
+
+async function up(): Promise<void> {
+    fs.mkdirSync(DEMO_DIR, { recursive: true });
+    writeProject();
+    say("golden-ami demo: build a golden image, copy it, consume it — on the embedded EC2 emulator");
+    say(`[1/6] starting the EC2 emulator (instances stop in ${TIMING.instanceStopping} s, images and copies take ${TIMING.imagePending} s)`);
+    const emulator = await startEmulator();
+    const env = credentialsEnv(emulator.endpoint);
+    say(`      ${emulator.endpoint} (pid ${emulator.pid}); state in ${path.relative(ROOT, DEMO_DIR)}/`);
+
+    if (!emulator.builderInstanceId) {
+        const client = ec2(emulator.endpoint, BUILD_REGION);
+        const base = (await client.send(new DescribeImagesCommand({ Owners: ["amazon"], Filters: [{ Name: "name", Values: ["amzn2-ami-hvm-*"] }] }))).Images![0];
+        const run = await client.send(
+            new RunInstancesCommand({
+                ImageId: base.ImageId,
+                InstanceType: "t3.micro",
+                MinCount: 1,
+                MaxCount: 1,
+                TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "Name", Value: "golden-ami-demo-builder" }] }],
+            }),
+        );
+        emulator.builderInstanceId = run.Instances![0].InstanceId!;
+        fs.writeFileSync(EMULATOR_FILE, JSON.stringify(emulator, null, 2));
+        say(`[2/6] launched builder ${emulator.builderInstanceId} in ${BUILD_REGION} from ${base.Name} (the customised server to capture)`);
+    } else {
+        say(`[2/6] builder ${emulator.builderInstanceId} in ${BUILD_REGION} (from the previous run)`);
+    }
+
+    const sourceStack = `organization/golden-ami/${STACKS.build}`;
+    say(`[3/6] pulumi up ${STACKS.build}: stop the builder, image it, wait for every snapshot, copy to ${COPY_REGION}`);
+    ensureStack(env, STACKS.build, {
+        "aws:region": BUILD_REGION,
+        "golden-ami:mode": "build",
+        "golden-ami:existingInstanceId": emulator.builderInstanceId,
+        "golden-ami:copyToRegions": JSON.stringify([COPY_REGION]),
+        "golden-ami:tags": JSON.stringify({ team: "platform", purpose: "demo" }),
+    });
+    mustPulumi(env, ["up", "--yes", "--skip-preview", "--stack", STACKS.build]);
+
+    say(`[4/6] pulumi up ${STACKS.regional}: copy the build stack's image into ${REGIONAL_REGION} through a StackReference`);
+    ensureStack(env, STACKS.regional, { "aws:region": REGIONAL_REGION, "golden-ami:mode": "regional", "golden-ami:sourceStack": sourceStack });
+    mustPulumi(env, ["up", "--yes", "--skip-preview", "--stack", STACKS.regional]);
+
+    say(`[5/6] pulumi up ${STACKS.consumer}: read the golden AMI for ${REGIONAL_REGION} from the regional stack`);
+    ensureStack(env, STACKS.consumer, {
+        "aws:region": REGIONAL_REGION,
+        "golden-ami:mode": "consumer",
+        "golden-ami:sourceStack": `organization/golden-ami/${STACKS.regional}`,
+        "golden-ami:launch": "false",
+    });
+    mustPulumi(env, ["up", "--yes", "--skip-preview", "--stack", STACKS.consumer]);
+
+    const build = outputs(env, STACKS.build);
+    const regional = outputs(env, STACKS.regional);
+    const consumer = outputs(env, STACKS.consumer);
+    if (!emulator.consumerInstanceIds) {
+        const client = ec2(emulator.endpoint, REGIONAL_REGION);
+        emulator.consumerInstanceIds = [];
+        for (const zone of [`${REGIONAL_REGION}a`, `${REGIONAL_REGION}b`]) {
+            const run = await client.send(
+                new RunInstancesCommand({ ImageId: consumer.imageId, InstanceType: "t3.micro", MinCount: 1, MaxCount: 1, Placement: { AvailabilityZone: zone } }),
+            );
+            emulator.consumerInstanceIds.push(run.Instances![0].InstanceId!);
+        }
+        fs.writeFileSync(EMULATOR_FILE, JSON.stringify(emulator, null, 2));
+    }
+    say(`[6/6] launched identical instances ${emulator.consumerInstanceIds.join(" and ")} in ${REGIONAL_REGION}a and ${REGIONAL_REGION}b from ${consumer.imageId}`);
+    say(`      (through the EC2 API: consumer mode's launch template and instances need the @pulumi/aws plugin, which cannot be downloaded here)`);
+
+    say("");
+    say(`Golden image ${build.imageName}:`);
+    const rows: Array<[string, string, string]> = [
+        ...Object.entries(build.regionImageIds as Record<string, string>).map(([region, id]): [string, string, string] => [
+            region,
+            id,
+            region === BUILD_REGION ? `${STACKS.build} (built here)` : `${STACKS.build} (copy)`,
+        ]),
+        ...Object.entries(regional.regionImageIds as Record<string, string>).map(([region, id]): [string, string, string] => [region, id, `${STACKS.regional} (copy via StackReference)`]),
+    ];
+    for (const [region, id, source] of rows) say(`  ${region.padEnd(16)} ${id.padEnd(24)} ${source}`);
+    say(`  consumer ${STACKS.consumer} resolved ${consumer.imageId} for ${consumer.region}`);
+    say("");
+    say("Remove everything (stacks, images, snapshots, instances, the emulator): npm run demo -- --destroy");
+}
+
+async function destroy(): Promise<void> {
+    if (!fs.existsSync(EMULATOR_FILE)) {
+        say("golden-ami demo: nothing to destroy (no .ga/demo/emulator.json)");
+        return;
+    }
+    const emulator = JSON.parse(fs.readFileSync(EMULATOR_FILE, "utf8")) as EmulatorRecord;
+    if (!(await alive(emulator.endpoint))) {
+        say(`golden-ami demo: the emulator at ${emulator.endpoint} is gone (and everything in it); removing the demo state`);
+        fs.rmSync(DEMO_DIR, { recursive: true, force: true });
+        return;
+    }
+    const env = credentialsEnv(emulator.endpoint);
+    writeProject();
+    for (const stack of [STACKS.consumer, STACKS.regional, STACKS.build]) {
+        if (!stackExists(env, stack)) continue;
+        say(`pulumi destroy ${stack}`);
+        mustPulumi(env, ["destroy", "--yes", "--skip-preview", "--stack", stack], { quiet: true });
+        mustPulumi(env, ["stack", "rm", stack, "--yes"], { quiet: true });
+    }
+    const byRegion: Record<string, string[]> = { [BUILD_REGION]: [emulator.builderInstanceId ?? ""], [REGIONAL_REGION]: emulator.consumerInstanceIds ?? [] };
+    for (const [region, ids] of Object.entries(byRegion)) {
+        const live = ids.filter(Boolean);
+        if (live.length) await ec2(emulator.endpoint, region).send(new TerminateInstancesCommand({ InstanceIds: live }));
+    }
+    let left = 0;
+    for (const region of REGIONS) {
+        const client = ec2(emulator.endpoint, region);
+        const images = (await client.send(new DescribeImagesCommand({ Owners: ["self"] }))).Images ?? [];
+        const snapshots = (await client.send(new DescribeSnapshotsCommand({ OwnerIds: ["self"] }))).Snapshots ?? [];
+        left += images.length + snapshots.length;
+        say(`  ${region.padEnd(16)} images left: ${images.length}, snapshots left: ${snapshots.length}`);
+    }
+    process.kill(emulator.pid, "SIGTERM");
+    fs.rmSync(DEMO_DIR, { recursive: true, force: true });
+    say(left === 0 ? "golden-ami demo: everything removed; the emulator is stopped." : `golden-ami demo: ${left} images/snapshots were left behind`);
+    if (left !== 0) process.exitCode = 1;
+}
+
+(process.argv.includes("--destroy") ? destroy() : up()).catch((err: Error) => {
+    process.stderr.write(`golden-ami demo failed: ${err.message}\n`);
+    process.exitCode = 1;
+});

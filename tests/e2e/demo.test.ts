@@ -1,0 +1,44 @@
+// The main job, exactly as the README runs it: `npm run demo`, then `npm run demo -- --destroy`.
+import * as assert from "node:assert/strict";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { REPO_ROOT } from "../support/pulumi";
+
+function demo(args: string[], demoDir: string): { code: number; output: string } {
+    const result = spawnSync("bash", [path.join(REPO_ROOT, "scripts", "demo.sh"), ...args], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, GA_DEMO_DIR: demoDir },
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: result.status ?? 1, output: `${result.stdout}\n${result.stderr}` };
+}
+
+describe("e2e: the demo (npm run demo)", function () {
+    const demoDir = path.join(REPO_ROOT, ".ga", `demo-test-${process.pid}`);
+
+    after(() => {
+        if (fs.existsSync(demoDir)) demo(["--destroy"], demoDir);
+        fs.rmSync(demoDir, { recursive: true, force: true });
+    });
+
+    it("builds, copies and consumes the golden image, printing the AMI per region; --destroy removes everything", async () => {
+        const run = demo([], demoDir);
+        assert.equal(run.code, 0, run.output);
+        for (const region of ["us-east-1", "eu-west-1", "ap-southeast-2"]) {
+            assert.match(run.output, new RegExp(`^  ${region}\\s+ami-[0-9a-f]+\\s`, "m"), `no AMI line for ${region}\n${run.output}`);
+        }
+        const regional = /^  ap-southeast-2\s+(ami-[0-9a-f]+)/m.exec(run.output)![1];
+        assert.match(run.output, new RegExp(`consumer consumer-ap-southeast-2 resolved ${regional}`), "the consumer read the regional stack's AMI");
+        assert.match(run.output, /launched identical instances i-[0-9a-f]+ and i-[0-9a-f]+ in ap-southeast-2a and ap-southeast-2b/);
+
+        const destroyed = demo(["--destroy"], demoDir);
+        assert.equal(destroyed.code, 0, destroyed.output);
+        assert.match(destroyed.output, /everything removed; the emulator is stopped/);
+        for (const region of ["us-east-1", "eu-west-1", "ap-southeast-2"]) {
+            assert.match(destroyed.output, new RegExp(`${region}\\s+images left: 0, snapshots left: 0`));
+        }
+        assert.ok(!fs.existsSync(demoDir), "the demo state is removed");
+    });
+});
