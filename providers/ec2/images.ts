@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { ec2Client } from "./client";
 import { explainAwsError, isNotFound } from "./errors";
-import { Clock, ProgressEstimator, Verdict, WaitDelays, waitUntil } from "./waiter";
+import { Clock, currentClock, ProgressEstimator, Verdict, WaitDelays, waitUntil } from "./waiter";
 
 /** Tags as a plain map. */
 export type TagMap = Record<string, string>;
@@ -106,10 +106,12 @@ export async function describeSnapshots(region: string, snapshotIds: string[]): 
     return out.Snapshots ?? [];
 }
 
-/** One look at an image and its snapshots. */
+/** One look at an image and (when they were looked at) its snapshots. */
 export interface ImageObservation {
     image?: Image;
     snapshots: Snapshot[];
+    /** False when this look skipped DescribeSnapshots (nothing new to learn from them). */
+    snapshotsObserved?: boolean;
 }
 
 function percent(progress: string | undefined): number {
@@ -118,41 +120,153 @@ function percent(progress: string | undefined): number {
 }
 
 /**
- * Judges image readiness: `available` and every snapshot `completed`. Predicts completion
- * from the slowest snapshot's progress rate so the waiter can look again right then.
+ * The state of one image wait: judges readiness (`available` and every snapshot
+ * `completed`) and decides when snapshots are worth a DescribeSnapshots call — to estimate
+ * completion from their progress, when that estimate has passed, and to confirm at the end.
+ * In between, one DescribeImages per look is enough.
  */
-export function imageJudge(imageId: string): (o: ImageObservation, now: number) => Verdict {
-    const estimator = new ProgressEstimator();
-    return (o, now) => {
+export class ImageWait {
+    private readonly estimator = new ProgressEstimator();
+    private expectedAt?: number;
+    private lastSnapshotText = "";
+
+    constructor(readonly imageId: string) {}
+
+    /** Whether the next look should describe the snapshots too (given the image's state). */
+    wantsSnapshots(image: Image | undefined, now: number): boolean {
+        if (!image || imageSnapshotIds(image).length === 0) return false;
+        return image.State === "available" || this.expectedAt === undefined || now >= this.expectedAt;
+    }
+
+    judge(o: ImageObservation, now: number): Verdict {
         const image = o.image;
+        const imageId = this.imageId;
         if (!image) return { state: "pending", status: "not visible yet" };
         const state = image.State ?? "unknown";
         if (state === "failed" || state === "invalid" || state === "error" || state === "deregistered" || state === "disabled") {
             const reason = image.StateReason?.Message ?? image.StateReason?.Code ?? "no reason given";
             return { state: "failed", reason: `image ${imageId} is ${state}: ${reason}` };
         }
-        const failedSnapshot = o.snapshots.find((s) => s.State === "error");
-        if (failedSnapshot) {
-            return { state: "failed", reason: `snapshot ${failedSnapshot.SnapshotId} of image ${imageId} is in state error: ${failedSnapshot.StateMessage ?? "no reason given"}` };
-        }
         const expected = imageSnapshotIds(image).length;
-        const completed = o.snapshots.filter((s) => s.State === "completed").length;
-        if (state === "available" && completed === expected) return { state: "done" };
-        const slowest = o.snapshots.length ? Math.min(...o.snapshots.map((s) => (s.State === "completed" ? 100 : percent(s.Progress)))) : 0;
-        const snapText = expected ? `, snapshots ${completed}/${expected} completed (slowest ${slowest}%)` : "";
-        return {
-            state: "pending",
-            status: `image ${state}${snapText}`,
-            expectedAt: o.snapshots.length ? estimator.observe(slowest, now) : undefined,
-        };
-    };
+        if (o.snapshotsObserved !== false) {
+            const failedSnapshot = o.snapshots.find((s) => s.State === "error");
+            if (failedSnapshot) {
+                return { state: "failed", reason: `snapshot ${failedSnapshot.SnapshotId} of image ${imageId} is in state error: ${failedSnapshot.StateMessage ?? "no reason given"}` };
+            }
+            const completed = o.snapshots.filter((s) => s.State === "completed").length;
+            if (state === "available" && completed === expected) return { state: "done" };
+            const pending = o.snapshots.filter((s) => s.State !== "completed");
+            const slowest = pending.length ? Math.min(...pending.map((s) => percent(s.Progress))) : 100;
+            const startedAt = pending.length ? Math.min(...pending.map((s) => s.StartTime?.getTime() ?? now)) : undefined;
+            this.expectedAt = pending.length ? this.estimator.observe(slowest, now, startedAt) : undefined;
+            this.lastSnapshotText = expected ? `, snapshots ${completed}/${expected} completed (slowest ${slowest}%)` : "";
+        } else if (state === "available" && expected === 0) {
+            return { state: "done" };
+        }
+        return { state: "pending", status: `image ${state}${this.lastSnapshotText}`, expectedAt: this.expectedAt };
+    }
 }
+
+/**
+ * Serves every image wait of one region in the provider process: looks requested within a
+ * few milliseconds of each other (waits wake on a shared grid, see IMAGE_WAIT_DELAYS) become
+ * one DescribeImages and at most one DescribeSnapshots call, so five images waiting side by
+ * side cost about what one costs.
+ */
+class RegionImageLooks {
+    private queue: Array<{ wait: ImageWait; now: number; resolve: (o: ImageObservation) => void; reject: (e: unknown) => void }> = [];
+    private timer?: NodeJS.Timeout;
+
+    constructor(private readonly region: string, private readonly windowMs: number) {}
+
+    /** Queues a look for `wait`, taken at `now` on the waiter's clock. */
+    look(wait: ImageWait, now: number): Promise<ImageObservation> {
+        return new Promise((resolve, reject) => {
+            this.queue.push({ wait, now, resolve, reject });
+            this.timer ??= setTimeout(() => void this.flush(), this.windowMs);
+        });
+    }
+
+    private async flush(): Promise<void> {
+        const batch = this.queue;
+        this.queue = [];
+        this.timer = undefined;
+        const client = ec2Client(this.region);
+        try {
+            const ids = [...new Set(batch.map((b) => b.wait.imageId))];
+            const images = await describeImagesTolerant(this.region, ids);
+            const snapshotIds = new Set<string>();
+            const wants = new Map<ImageWait, boolean>();
+            for (const { wait, now } of batch) {
+                const image = images.get(wait.imageId);
+                const want = wait.wantsSnapshots(image, now);
+                wants.set(wait, want);
+                if (want && image) for (const id of imageSnapshotIds(image)) snapshotIds.add(id);
+            }
+            const snapshots = snapshotIds.size
+                ? ((await client.send(new DescribeSnapshotsCommand({ SnapshotIds: [...snapshotIds] }))).Snapshots ?? [])
+                : [];
+            for (const { wait, resolve } of batch) {
+                const image = images.get(wait.imageId);
+                const mine = new Set(image ? imageSnapshotIds(image) : []);
+                resolve({ image, snapshots: snapshots.filter((s) => mine.has(s.SnapshotId!)), snapshotsObserved: wants.get(wait) });
+            }
+        } catch (err) {
+            for (const { reject } of batch) reject(err);
+        }
+    }
+}
+
+/** DescribeImages for several IDs; one not found yet (just created) does not fail the others. */
+async function describeImagesTolerant(region: string, ids: string[]): Promise<Map<string, Image>> {
+    const client = ec2Client(region);
+    const found = new Map<string, Image>();
+    try {
+        const out = await client.send(new DescribeImagesCommand({ ImageIds: ids }));
+        for (const image of out.Images ?? []) found.set(image.ImageId!, image);
+    } catch (err) {
+        if (!isNotFound(err) || ids.length === 1) throw err;
+        // One unknown ID fails the whole call: ask one by one this time.
+        for (const id of ids) {
+            const image = await describeImage(region, id);
+            if (image) found.set(id, image);
+        }
+    }
+    return found;
+}
+
+const regionLooks = new Map<string, RegionImageLooks>();
+
+function looksFor(region: string): RegionImageLooks {
+    let looks = regionLooks.get(region);
+    if (!looks) {
+        looks = new RegionImageLooks(region, 5);
+        regionLooks.set(region, looks);
+    }
+    return looks;
+}
+
+/**
+ * How image waits poll: first look after 2 s (an image is never ready sooner), then backoff
+ * 1 s → 15 s while nothing predicts completion, and straight to the predicted completion
+ * (up to 10 min away) when snapshot progress does; wake-ups on a shared 1 s grid (see
+ * RegionImageLooks).
+ */
+export const IMAGE_WAIT_DELAYS: Partial<WaitDelays> = {
+    initialMs: 2_000,
+    minMs: 1_000,
+    maxMs: 15_000,
+    maxPredictedMs: 10 * 60_000,
+    alignMs: 1_000,
+};
 
 export interface WaitImageOptions {
     timeoutMs: number;
     onProgress?: (status: string) => void;
     clock?: Clock;
     delays?: Partial<WaitDelays>;
+    /** Multiplies every delay (time-compressed benchmarks); default 1. */
+    timeScale?: number;
 }
 
 /**
@@ -160,23 +274,20 @@ export interface WaitImageOptions {
  * final observation. A `failed` image → WaitFailedError quoting its StateReason.
  */
 export async function waitForImage(region: string, imageId: string, options: WaitImageOptions): Promise<ImageObservation> {
+    const wait = new ImageWait(imageId);
+    const looks = looksFor(region);
+    const clock = options.clock ?? currentClock();
     return waitUntil<ImageObservation>({
         description: `image ${imageId} in ${region} to become available with all snapshots completed`,
         timeoutMs: options.timeoutMs,
         clock: options.clock,
-        delays: options.delays,
+        delays: { ...IMAGE_WAIT_DELAYS, ...options.delays },
+        timeScale: options.timeScale,
         onProgress: options.onProgress,
         // Right after CreateImage/CopyImage, EC2 can briefly answer NotFound for the new ID.
         isTransient: isNotFound,
-        observe: async () => {
-            const out = await ec2Client(region).send(new DescribeImagesCommand({ ImageIds: [imageId] }));
-            const image = out.Images?.[0];
-            if (!image) return { snapshots: [] };
-            const ids = imageSnapshotIds(image);
-            // Snapshot IDs appear in the mappings while the image is pending; look at them only then.
-            return { image, snapshots: await describeSnapshots(region, ids) };
-        },
-        judge: imageJudge(imageId),
+        observe: () => looks.look(wait, clock.now()),
+        judge: (o, now) => wait.judge(o, now),
     });
 }
 

@@ -37,6 +37,11 @@ export const realClock: Clock = {
 
 let defaultClock: Clock = realClock;
 
+/** The clock waits use when they are given none. */
+export function currentClock(): Clock {
+    return defaultClock;
+}
+
 /** Makes every wait without its own clock use `clock` (unit tests); returns the undo. */
 export function useClock(clock: Clock): () => void {
     const previous = defaultClock;
@@ -49,8 +54,18 @@ export function useClock(clock: Clock): () => void {
 export interface WaitDelays {
     /** First and shortest delay between looks (also the delay near a predicted completion). */
     minMs: number;
-    /** Longest delay between looks. */
+    /** Longest delay between looks without a prediction. */
     maxMs: number;
+    /** Longest sleep towards a predicted completion (default: maxMs). */
+    maxPredictedMs?: number;
+    /** Delay before the first look (default 0): nothing is worth seeing right after a create. */
+    initialMs?: number;
+    /**
+     * Snap every wake-up to a multiple of this many ms of the clock (default 0 = off, jitter
+     * instead). Waits in one process that poll the same API then look at the same moments,
+     * so a batching observer can serve them with one call.
+     */
+    alignMs?: number;
     /** Growth of the delay after each look without a prediction. */
     factor: number;
     /** Relative random spread of each delay (0.2 = ±20%), so waiters do not poll in lockstep. */
@@ -76,6 +91,8 @@ export interface WaitSpec<T> {
     clock?: Clock;
     /** Source of randomness for jitter (tests pass a constant). */
     random?: () => number;
+    /** Multiplies every delay (time-compressed benchmarks and tests); default 1. */
+    timeScale?: number;
 }
 
 /** The wait ran out of time; `lastStatus` says what was last seen. */
@@ -108,7 +125,17 @@ export function formatDuration(ms: number): string {
 export async function waitUntil<T>(spec: WaitSpec<T>): Promise<T> {
     const clock = spec.clock ?? defaultClock;
     const random = spec.random ?? Math.random;
-    const delays = { ...DEFAULT_DELAYS, ...spec.delays };
+    const scale = spec.timeScale ?? 1;
+    const given = { ...DEFAULT_DELAYS, ...spec.delays };
+    const delays = {
+        minMs: given.minMs * scale,
+        maxMs: given.maxMs * scale,
+        maxPredictedMs: (given.maxPredictedMs ?? given.maxMs) * scale,
+        initialMs: (given.initialMs ?? 0) * scale,
+        alignMs: (given.alignMs ?? 0) * scale,
+        factor: given.factor,
+        jitter: given.jitter,
+    };
     if (!(Number.isFinite(spec.timeoutMs) && spec.timeoutMs > 0)) {
         // A NaN deadline would never pass: refuse instead of waiting forever.
         throw new GoldenAmiError(`golden-ami: invalid timeout ${spec.timeoutMs} ms for waiting for ${spec.description}`, "InvalidTimeout");
@@ -117,6 +144,7 @@ export async function waitUntil<T>(spec: WaitSpec<T>): Promise<T> {
     let backoff = delays.minMs;
     let lastStatus = "not looked yet";
     let lastObserved = lastStatus;
+    if (delays.initialMs > 0) await clock.sleep(wakeDelay(clock.now(), delays.initialMs, delays, random));
 
     for (;;) {
         let verdict: Verdict;
@@ -145,15 +173,20 @@ export async function waitUntil<T>(spec: WaitSpec<T>): Promise<T> {
         let delay: number;
         if (verdict.expectedAt !== undefined) {
             // Look again just after the predicted completion, never sooner than minMs.
-            delay = Math.min(Math.max(verdict.expectedAt - now, delays.minMs), delays.maxMs);
+            delay = Math.min(Math.max(verdict.expectedAt - now, delays.minMs), delays.maxPredictedMs);
             backoff = delays.minMs;
         } else {
             delay = backoff;
             backoff = Math.min(backoff * delays.factor, delays.maxMs);
         }
-        delay *= 1 + delays.jitter * (2 * random() - 1);
-        await clock.sleep(Math.max(0, Math.min(delay, deadline - now)));
+        await clock.sleep(Math.max(0, Math.min(wakeDelay(now, delay, delays, random), deadline - now)));
     }
+}
+
+/** The sleep for `delay`: jittered, or (alignMs) stretched to the next multiple of alignMs. */
+function wakeDelay(now: number, delay: number, delays: { alignMs: number; jitter: number }, random: () => number): number {
+    if (delays.alignMs > 0) return Math.ceil((now + delay) / delays.alignMs) * delays.alignMs - now;
+    return delay * (1 + delays.jitter * (2 * random() - 1));
 }
 
 /**
@@ -163,8 +196,19 @@ export async function waitUntil<T>(spec: WaitSpec<T>): Promise<T> {
 export class ProgressEstimator {
     private first?: { at: number; percent: number };
 
-    /** Returns the expected epoch ms of 100%, or undefined while the rate is unknown. */
-    observe(percent: number, now: number): number | undefined {
+    /**
+     * Returns the expected epoch ms of 100%, or undefined while the rate is unknown. With
+     * `startedAt` (a snapshot's StartTime) one sample is enough: progress since the start.
+     * EC2 reports whole percents, truncated: "3%" means 3-4%, so the estimate uses the middle
+     * of that range, and none is made from "0%" (anything from 0 to 1%).
+     */
+    observe(percent: number, now: number, startedAt?: number): number | undefined {
+        if (startedAt !== undefined && percent < 100 && now > startedAt) {
+            this.first = { at: now, percent };
+            if (percent < 1) return undefined;
+            const middle = Number.isInteger(percent) ? percent + 0.5 : percent;
+            return startedAt + ((now - startedAt) * 100) / middle;
+        }
         if (!this.first || percent < this.first.percent) {
             this.first = { at: now, percent };
             return undefined;
