@@ -35,19 +35,20 @@ import {
     findOwnImagesByName,
     fromTagList,
     ImageBlockDeviceOutput,
-    imageBlockDeviceOutputs,
+    imageFacts,
     ImageObservation,
     imageSnapshotIds,
     nonEmpty,
     TagMap,
     toTagList,
+    updateImageLabels,
     updateTags,
     waitForImage,
     withoutMarkerTags,
 } from "./ec2/images";
 import { copyClientToken, deterministicImageName, MANAGED_BY_VALUE, MARKER_TAGS, resourceNameFromUrn } from "./ec2/naming";
 import { defaultRegion, regionProblem } from "./ec2/region";
-import { waitUntil, WaitFailedError } from "./ec2/waiter";
+import { minutes, WaitFailedError, waitUntil } from "./ec2/waiter";
 import { DEFAULT_IMAGE_TIMEOUT_MINUTES } from "./instance-image";
 import { hostKeys, PartialCreateError } from "./partial";
 import { progressFor, ProgressFn } from "./progress";
@@ -172,9 +173,6 @@ function copyIdentity(i: Pick<ImageCopyInputs, "sourceImageId" | "sourceRegion" 
     return { sourceImageId: i.sourceImageId, sourceRegion: i.sourceRegion, region: i.region, encrypted: i.encrypted, kmsKeyId: i.kmsKeyId ?? null };
 }
 
-function minutes(n: number): number {
-    return n * 60_000;
-}
 
 function sourceMarker(inputs: Pick<ImageCopyInputs, "sourceRegion" | "sourceImageId">): string {
     return `${inputs.sourceRegion}/${inputs.sourceImageId}`;
@@ -213,14 +211,7 @@ function outputsFor(inputs: ImageCopyInputs, image: Image, snapshots: Snapshot[]
         description: image.Description || undefined,
         tags: nonEmpty(tags),
         snapshotTags: firstSnapshot ? nonEmpty(withoutMarkerTags(fromTagList(firstSnapshot.Tags))) : inputs.snapshotTags,
-        imageId: image.ImageId!,
-        snapshotIds,
-        state: image.State ?? "unknown",
-        creationDate: image.CreationDate,
-        ownerId: image.OwnerId,
-        architecture: image.Architecture,
-        rootDeviceName: image.RootDeviceName,
-        blockDeviceMappings: imageBlockDeviceOutputs(image),
+        ...imageFacts(image),
         copiedTags: nonEmpty(copiedTags),
     };
     return JSON.parse(JSON.stringify(outs)); // drop undefined: state holds no nulls to diff against
@@ -458,11 +449,7 @@ export const imageCopyProvider: pulumi.dynamic.ResourceProvider = {
                 );
             }
             const snapshotIds = imageSnapshotIds(ready.image!);
-            await updateTags(region, [id], olds.tags ?? {}, news.tags ?? {});
-            await updateTags(region, snapshotIds, olds.snapshotTags ?? {}, news.snapshotTags ?? {});
-            if ((olds.description ?? "") !== (news.description ?? "")) {
-                await ec2Client(region).send(new ModifyImageAttributeCommand({ ImageId: id, Description: { Value: news.description ?? "" } }));
-            }
+            await updateImageLabels(region, id, snapshotIds, olds, news);
             let copiedTags = olds.copiedTags ?? {};
             if (resuming && olds.copiedTags === undefined) copiedTags = copiedTagsOf(news, (await describeImage(region, id)) ?? ready.image!);
             if ((olds.copyImageTags ?? false) !== news.copyImageTags) copiedTags = await syncCopiedTags(news, id, copiedTags);

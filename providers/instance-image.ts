@@ -8,7 +8,7 @@
  * died before it could report is found again by its deterministic name and marker tags
  * and adopted, never duplicated.
  */
-import { CreateImageCommand, Image, ModifyImageAttributeCommand, Snapshot } from "@aws-sdk/client-ec2";
+import { CreateImageCommand, Image, Snapshot } from "@aws-sdk/client-ec2";
 import * as pulumi from "@pulumi/pulumi";
 import { Checker, containsUnknown, isUnknown } from "./checks";
 import { ec2Client } from "./ec2/client";
@@ -33,13 +33,13 @@ import {
     findOwnImagesByName,
     fromTagList,
     ImageBlockDeviceOutput,
-    imageBlockDeviceOutputs,
+    imageFacts,
+    ImageObservation,
     imageSnapshotIds,
     nonEmpty,
     TagMap,
     toTagList,
-    updateTags,
-    ImageObservation,
+    updateImageLabels,
     waitForImage,
     withoutMarkerTags,
 } from "./ec2/images";
@@ -47,7 +47,7 @@ import { requireImageableInstance, startInstance, stopInstance, describeInstance
 import { BUILDER_READINESS_VALUES, BuilderReadiness, waitForBuilder } from "./ec2/readiness";
 import { deterministicImageName, MANAGED_BY_VALUE, MARKER_TAGS, resourceNameFromUrn } from "./ec2/naming";
 import { defaultRegion } from "./ec2/region";
-import { WaitFailedError } from "./ec2/waiter";
+import { minutes, WaitFailedError } from "./ec2/waiter";
 import { hostKeys, PartialCreateError } from "./partial";
 import { progressFor, ProgressFn } from "./progress";
 import { ownUrn, providerShim } from "./shim";
@@ -198,9 +198,6 @@ function imageIdentity(i: Pick<InstanceImageInputs, "instanceId" | "region" | "b
     return { instanceId: i.instanceId, region: i.region, blockDeviceMappings: i.blockDeviceMappings ?? [], stopBeforeImage: i.stopBeforeImage };
 }
 
-function minutes(n: number): number {
-    return n * 60_000;
-}
 
 function markerTags(instanceId: string): TagMap {
     return { [MARKER_TAGS.managedBy]: MANAGED_BY_VALUE, [MARKER_TAGS.sourceInstance]: instanceId };
@@ -222,15 +219,8 @@ function outputsFor(inputs: InstanceImageInputs, image: Image, snapshots: Snapsh
         description: image.Description || undefined,
         tags: nonEmpty(withoutMarkerTags(fromTagList(image.Tags))),
         snapshotTags: firstSnapshot ? nonEmpty(withoutMarkerTags(fromTagList(firstSnapshot.Tags))) : inputs.snapshotTags,
-        imageId: image.ImageId!,
         sourceInstanceId: inputs.instanceId,
-        snapshotIds,
-        state: image.State ?? "unknown",
-        creationDate: image.CreationDate,
-        ownerId: image.OwnerId,
-        architecture: image.Architecture,
-        rootDeviceName: image.RootDeviceName,
-        blockDeviceMappings: imageBlockDeviceOutputs(image),
+        ...imageFacts(image),
         requestedBlockDeviceMappings: blockDeviceMappings,
     };
     return JSON.parse(JSON.stringify(outs)); // drop undefined: state holds no nulls to diff against
@@ -411,11 +401,7 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
             const ready = await waitForImage(region, id, { timeoutMs: minutes(news.imageTimeoutMinutes), onProgress: progress });
             const image = ready.image!;
             const snapshotIds = imageSnapshotIds(image);
-            await updateTags(region, [id], olds.tags ?? {}, news.tags ?? {});
-            await updateTags(region, snapshotIds, olds.snapshotTags ?? {}, news.snapshotTags ?? {});
-            if ((olds.description ?? "") !== (news.description ?? "")) {
-                await ec2Client(region).send(new ModifyImageAttributeCommand({ ImageId: id, Description: { Value: news.description ?? "" } }));
-            }
+            await updateImageLabels(region, id, snapshotIds, olds, news);
             // A resumed create may have applied part of the distribution: start from what is live.
             const from = resuming ? await readDistribution(region, id, snapshotIds) : pickDistribution(olds);
             await applyDistribution(region, id, snapshotIds, from, pickDistribution(news));
@@ -560,11 +546,8 @@ async function completeImage(
         // Bring the adopted image to the declared tags/description (exactly the difference).
         const snapshotIds = imageSnapshotIds(image);
         const live = outputsFor(inputs, image, ready.snapshots, {});
-        await updateTags(region, [imageId], live.tags ?? {}, inputs.tags ?? {});
-        await updateTags(region, snapshotIds, live.snapshotTags ?? {}, inputs.snapshotTags ?? {});
-        if (inputs.description !== undefined && inputs.description !== live.description) {
-            await ec2Client(region).send(new ModifyImageAttributeCommand({ ImageId: imageId, Description: { Value: inputs.description } }));
-        }
+        // An undeclared description is left as it is.
+        await updateImageLabels(region, imageId, snapshotIds, live, { ...inputs, description: inputs.description ?? live.description });
         image = (await describeImage(region, imageId)) ?? image;
     } else {
         await applyAfterImage(inputs, progress, false);

@@ -10,6 +10,7 @@ import {
     DescribeImagesCommand,
     DescribeSnapshotsCommand,
     Image,
+    ModifyImageAttributeCommand,
     Snapshot,
     Tag,
 } from "@aws-sdk/client-ec2";
@@ -289,6 +290,40 @@ export async function waitForImage(region: string, imageId: string, options: Wai
         observe: () => looks.look(wait, clock.now()),
         judge: (o, now) => wait.judge(o, now),
     });
+}
+
+/** What EC2 reports about an image, as both image resources keep it in state. */
+export function imageFacts(image: Image) {
+    return {
+        imageId: image.ImageId!,
+        snapshotIds: imageSnapshotIds(image),
+        state: image.State ?? "unknown",
+        creationDate: image.CreationDate,
+        ownerId: image.OwnerId,
+        architecture: image.Architecture,
+        rootDeviceName: image.RootDeviceName,
+        blockDeviceMappings: imageBlockDeviceOutputs(image),
+    };
+}
+
+/** The user-set labels of an image: its tags, its snapshots' tags and its description. */
+export interface ImageLabels {
+    tags?: TagMap;
+    snapshotTags?: TagMap;
+    description?: string;
+}
+
+/** Brings tags, snapshot tags and description from `olds` to `news`, exactly the difference. */
+export async function updateImageLabels(region: string, imageId: string, snapshotIds: string[], olds: ImageLabels, news: ImageLabels): Promise<void> {
+    await updateTags(region, [imageId], olds.tags ?? {}, news.tags ?? {});
+    await updateTags(region, snapshotIds, olds.snapshotTags ?? {}, news.snapshotTags ?? {});
+    if ((olds.description ?? "") !== (news.description ?? "")) {
+        try {
+            await ec2Client(region).send(new ModifyImageAttributeCommand({ ImageId: imageId, Description: { Value: news.description ?? "" } }));
+        } catch (err) {
+            throw explainAwsError(err, `changing the description of image ${imageId} in ${region}`);
+        }
+    }
 }
 
 /** Adds and removes exactly the tags that differ, on every resource given. */

@@ -115,6 +115,11 @@ export class WaitFailedError extends GoldenAmiError {
     }
 }
 
+/** Minutes as milliseconds (timeouts are inputs in minutes). */
+export function minutes(n: number): number {
+    return n * 60_000;
+}
+
 export function formatDuration(ms: number): string {
     if (ms < 1000) return `${Math.round(ms)} ms`;
     const s = Math.round(ms / 1000);
