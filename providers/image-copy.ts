@@ -20,7 +20,6 @@ import {
     DistributionArgs,
     distributionDiff,
     DistributionInputs,
-    distributionOutputSlots,
     hasDistribution,
     pickDistribution,
     readDistribution,
@@ -52,7 +51,7 @@ import { minutes, WaitFailedError, waitUntil } from "./ec2/waiter";
 import { DEFAULT_IMAGE_TIMEOUT_MINUTES } from "./instance-image";
 import { hostKeys, PartialCreateError } from "./partial";
 import { progressFor, ProgressFn } from "./progress";
-import { ownUrn, providerShim } from "./shim";
+import { ImageResource } from "./image-resource";
 
 /** Arguments of an {@link ImageCopy}; the distribution arguments ({@link DistributionInputs}) are changed in place. */
 export interface ImageCopyArgs extends DistributionInputs {
@@ -645,8 +644,6 @@ async function syncCopiedTags(inputs: ImageCopyInputs, imageId: string, current:
     return wanted;
 }
 
-const imageCopyShim = providerShim("ImageCopy");
-
 /**
  * A copy of an AMI in a region (usually another one), waited for until it is available and every
  * snapshot has completed; shared, deprecated and protected like an InstanceImage.
@@ -662,27 +659,7 @@ const imageCopyShim = providerShim("ImageCopy");
  * });
  * export const euAmiId = eu.imageId;
  */
-export class ImageCopy extends pulumi.dynamic.Resource {
-    /** The AMI ID of the copy. */
-    declare public readonly imageId: pulumi.Output<string>;
-    /** The AMI name of the copy (given or derived). */
-    declare public readonly name: pulumi.Output<string>;
-    /** IDs of the copy's EBS snapshots, in block device order. */
-    declare public readonly snapshotIds: pulumi.Output<string[]>;
-    /** Image state as last seen (`available` once created). */
-    declare public readonly state: pulumi.Output<string>;
-    /** When EC2 created the copy (ISO 8601). */
-    declare public readonly creationDate: pulumi.Output<string>;
-    /** Account that owns the copy. */
-    declare public readonly ownerId: pulumi.Output<string>;
-    /** CPU architecture (x86_64, arm64, ...). */
-    declare public readonly architecture: pulumi.Output<string>;
-    /** Root device name, e.g. /dev/xvda. */
-    declare public readonly rootDeviceName: pulumi.Output<string>;
-    /** Block device mappings of the copy as EC2 reports them (with encryption and KMS key). */
-    declare public readonly blockDeviceMappings: pulumi.Output<ImageBlockDeviceOutput[]>;
-    /** Region of the copy. */
-    declare public readonly region: pulumi.Output<string>;
+export class ImageCopy extends ImageResource {
     /** The image copied. */
     declare public readonly sourceImageId: pulumi.Output<string>;
     /** Region of the image copied. */
@@ -691,57 +668,16 @@ export class ImageCopy extends pulumi.dynamic.Resource {
     declare public readonly encrypted: pulumi.Output<boolean>;
     /** The KMS key requested for the copy. */
     declare public readonly kmsKeyId: pulumi.Output<string | undefined>;
-    /** Tags of the copy (without golden-ami's marker tags and the tags copied from the source). */
-    declare public readonly tags: pulumi.Output<Record<string, string> | undefined>;
-    /** Tags of the copy's snapshots (without golden-ami's marker tags). */
-    declare public readonly snapshotTags: pulumi.Output<Record<string, string> | undefined>;
-    /** The source's tags that copyImageTags put on the copy. */
+    /** Tags copied from the source image (copyImageTags), reported apart from `tags`. */
     declare public readonly copiedTags: pulumi.Output<Record<string, string> | undefined>;
-    /** Accounts allowed to launch the copy. */
-    declare public readonly launchAccounts: pulumi.Output<string[] | undefined>;
-    /** Organizations allowed to launch the copy. */
-    declare public readonly launchOrganizations: pulumi.Output<string[] | undefined>;
-    /** Organizational units allowed to launch the copy. */
-    declare public readonly launchOrganizationalUnits: pulumi.Output<string[] | undefined>;
-    /** Whether the copy is public. */
-    declare public readonly public: pulumi.Output<boolean | undefined>;
-    /** Whether the launch accounts may create volumes from the copy's snapshots. */
-    declare public readonly shareSnapshots: pulumi.Output<boolean | undefined>;
-    /** When the copy is deprecated (as given; EC2 keeps it to the minute). */
-    declare public readonly deprecateAt: pulumi.Output<string | undefined>;
-    /** Whether deregistration protection is on. */
-    declare public readonly deregistrationProtection: pulumi.Output<boolean | undefined>;
 
     constructor(name: string, args: ImageCopyArgs, opts?: pulumi.CustomResourceOptions) {
-        const type = "pulumi-nodejs:dynamic/golden-ami:ImageCopy";
         super(
-            imageCopyShim,
-            name,
-            {
-                ...args,
-                resourceUrn: ownUrn(name, type, opts?.parent),
-                // Output-only properties must be present (undefined) to be read back.
-                name: args.name,
-                region: args.region,
-                sourceRegion: args.sourceRegion,
-                encrypted: args.encrypted,
-                kmsKeyId: args.kmsKeyId,
-                tags: args.tags,
-                snapshotTags: args.snapshotTags,
-                ...distributionOutputSlots(args),
-                imageId: undefined,
-                snapshotIds: undefined,
-                state: undefined,
-                creationDate: undefined,
-                ownerId: undefined,
-                architecture: undefined,
-                rootDeviceName: undefined,
-                blockDeviceMappings: undefined,
-                copiedTags: undefined,
-            },
-            opts,
-            "golden-ami",
             "ImageCopy",
+            name,
+            args,
+            { ...args, sourceRegion: args.sourceRegion, encrypted: args.encrypted, kmsKeyId: args.kmsKeyId, copiedTags: undefined },
+            opts,
         );
     }
 }

@@ -18,7 +18,6 @@ import {
     DistributionArgs,
     distributionDiff,
     DistributionInputs,
-    distributionOutputSlots,
     hasDistribution,
     pickDistribution,
     readDistribution,
@@ -50,7 +49,7 @@ import { defaultRegion } from "./ec2/region";
 import { minutes, WaitFailedError } from "./ec2/waiter";
 import { hostKeys, PartialCreateError } from "./partial";
 import { progressFor, ProgressFn } from "./progress";
-import { ownUrn, providerShim } from "./shim";
+import { ImageResource } from "./image-resource";
 
 /** How one block device of the source instance appears in the image. */
 export interface ImageBlockDevice {
@@ -575,8 +574,6 @@ async function applyAfterImage(inputs: InstanceImageInputs, progress: ProgressFn
     else if (onUpdate) await stopInstance(inputs.region, inputs.instanceId, options);
 }
 
-const instanceImageShim = providerShim("InstanceImage");
-
 /**
  * An AMI made from an EC2 instance: stopped first (unless told otherwise), imaged, and
  * waited for until the image is available and every snapshot has completed.
@@ -588,75 +585,12 @@ const instanceImageShim = providerShim("InstanceImage");
  * });
  * export const amiId = image.imageId;
  */
-export class InstanceImage extends pulumi.dynamic.Resource {
-    /** The AMI ID. */
-    declare public readonly imageId: pulumi.Output<string>;
-    /** The AMI name (given or derived). */
-    declare public readonly name: pulumi.Output<string>;
-    /** IDs of the image's EBS snapshots, in block device order. */
-    declare public readonly snapshotIds: pulumi.Output<string[]>;
-    /** Image state as last seen (`available` once created). */
-    declare public readonly state: pulumi.Output<string>;
-    /** When EC2 created the image (ISO 8601). */
-    declare public readonly creationDate: pulumi.Output<string>;
-    /** Account that owns the image. */
-    declare public readonly ownerId: pulumi.Output<string>;
-    /** CPU architecture (x86_64, arm64, ...). */
-    declare public readonly architecture: pulumi.Output<string>;
-    /** Root device name, e.g. /dev/xvda. */
-    declare public readonly rootDeviceName: pulumi.Output<string>;
-    /** Block device mappings of the image as EC2 reports them. */
-    declare public readonly blockDeviceMappings: pulumi.Output<ImageBlockDeviceOutput[]>;
-    /** Region of the image. */
-    declare public readonly region: pulumi.Output<string>;
+export class InstanceImage extends ImageResource {
     /** The instance the image was made from. */
     declare public readonly sourceInstanceId: pulumi.Output<string>;
-    /** Tags of the image (without golden-ami's marker tags). */
-    declare public readonly tags: pulumi.Output<Record<string, string> | undefined>;
-    /** Tags of the image's snapshots (without golden-ami's marker tags). */
-    declare public readonly snapshotTags: pulumi.Output<Record<string, string> | undefined>;
-    /** Accounts allowed to launch the image. */
-    declare public readonly launchAccounts: pulumi.Output<string[] | undefined>;
-    /** Organizations allowed to launch the image. */
-    declare public readonly launchOrganizations: pulumi.Output<string[] | undefined>;
-    /** Organizational units allowed to launch the image. */
-    declare public readonly launchOrganizationalUnits: pulumi.Output<string[] | undefined>;
-    /** Whether the image is public. */
-    declare public readonly public: pulumi.Output<boolean | undefined>;
-    /** Whether the launch accounts may create volumes from the image's snapshots. */
-    declare public readonly shareSnapshots: pulumi.Output<boolean | undefined>;
-    /** When the image is deprecated (as given; EC2 keeps it to the minute). */
-    declare public readonly deprecateAt: pulumi.Output<string | undefined>;
-    /** Whether deregistration protection is on. */
-    declare public readonly deregistrationProtection: pulumi.Output<boolean | undefined>;
 
     constructor(name: string, args: InstanceImageArgs, opts?: pulumi.CustomResourceOptions) {
-        const type = "pulumi-nodejs:dynamic/golden-ami:InstanceImage";
-        super(
-            instanceImageShim,
-            name,
-            {
-                ...args,
-                resourceUrn: ownUrn(name, type, opts?.parent),
-                // Output-only properties must be present (undefined) to be read back.
-                name: args.name,
-                region: args.region,
-                tags: args.tags,
-                snapshotTags: args.snapshotTags,
-                blockDeviceMappings: args.blockDeviceMappings,
-                imageId: undefined,
-                snapshotIds: undefined,
-                state: undefined,
-                creationDate: undefined,
-                ownerId: undefined,
-                architecture: undefined,
-                rootDeviceName: undefined,
-                sourceInstanceId: undefined,
-                ...distributionOutputSlots(args),
-            },
-            opts,
-            "golden-ami",
-            "InstanceImage",
-        );
+        // blockDeviceMappings is an input (overrides) and an output (the image's mappings).
+        super("InstanceImage", name, args, { ...args, blockDeviceMappings: args.blockDeviceMappings, sourceInstanceId: undefined }, opts);
     }
 }

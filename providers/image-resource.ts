@@ -1,0 +1,101 @@
+/**
+ * What both golden-ami image resources (InstanceImage and ImageCopy) are and report: a
+ * dynamic resource of type `golden-ami:<Kind>` behind the provider shim, with the outputs
+ * every AMI has. Each subclass adds its own arguments and outputs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { DistributionInputs, distributionOutputSlots } from "./ec2/distribution";
+import { ImageBlockDeviceOutput } from "./ec2/images";
+import { ownUrn, providerShim, ProviderKind } from "./shim";
+
+/** One shim object per kind: Pulumi serializes each provider object once per program run. */
+const shims = new Map<ProviderKind, pulumi.dynamic.ResourceProvider>();
+
+function shimFor(kind: ProviderKind): pulumi.dynamic.ResourceProvider {
+    let shim = shims.get(kind);
+    if (!shim) {
+        shim = providerShim(kind);
+        shims.set(kind, shim);
+    }
+    return shim;
+}
+
+/** Arguments every image resource has (besides its own). */
+export interface ImageResourceArgs extends DistributionInputs {
+    name?: pulumi.Input<string>;
+    region?: pulumi.Input<string>;
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    snapshotTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+export abstract class ImageResource extends pulumi.dynamic.Resource {
+    /** The AMI ID. */
+    declare public readonly imageId: pulumi.Output<string>;
+    /** The AMI name (given or derived). */
+    declare public readonly name: pulumi.Output<string>;
+    /** IDs of the image's EBS snapshots, in block device order. */
+    declare public readonly snapshotIds: pulumi.Output<string[]>;
+    /** Image state as last seen (`available` once created). */
+    declare public readonly state: pulumi.Output<string>;
+    /** When EC2 created the image (ISO 8601). */
+    declare public readonly creationDate: pulumi.Output<string>;
+    /** Account that owns the image. */
+    declare public readonly ownerId: pulumi.Output<string>;
+    /** CPU architecture (x86_64, arm64, ...). */
+    declare public readonly architecture: pulumi.Output<string>;
+    /** Root device name, e.g. /dev/xvda. */
+    declare public readonly rootDeviceName: pulumi.Output<string>;
+    /** Block device mappings of the image as EC2 reports them (with encryption and KMS key). */
+    declare public readonly blockDeviceMappings: pulumi.Output<ImageBlockDeviceOutput[]>;
+    /** Region of the image. */
+    declare public readonly region: pulumi.Output<string>;
+    /** Tags of the image (without golden-ami's marker tags). */
+    declare public readonly tags: pulumi.Output<Record<string, string> | undefined>;
+    /** Tags of the image's snapshots (without golden-ami's marker tags). */
+    declare public readonly snapshotTags: pulumi.Output<Record<string, string> | undefined>;
+    /** Accounts allowed to launch the image (live value). */
+    declare public readonly launchAccounts: pulumi.Output<string[] | undefined>;
+    /** Organizations allowed to launch the image (live value). */
+    declare public readonly launchOrganizations: pulumi.Output<string[] | undefined>;
+    /** Organizational units allowed to launch the image (live value). */
+    declare public readonly launchOrganizationalUnits: pulumi.Output<string[] | undefined>;
+    /** Whether the image is public (live value). */
+    declare public readonly public: pulumi.Output<boolean | undefined>;
+    /** Whether the launch accounts may create volumes from the snapshots (live value). */
+    declare public readonly shareSnapshots: pulumi.Output<boolean | undefined>;
+    /** When EC2 marks the image deprecated (live value). */
+    declare public readonly deprecateAt: pulumi.Output<string | undefined>;
+    /** Whether deregistration protection is on (live value). */
+    declare public readonly deregistrationProtection: pulumi.Output<boolean | undefined>;
+
+    /**
+     * @param props the subclass's own inputs and output slots (output-only properties must be
+     *              present, as undefined, to be read back)
+     */
+    protected constructor(kind: ProviderKind, name: string, args: ImageResourceArgs, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+        super(
+            shimFor(kind),
+            name,
+            {
+                imageId: undefined,
+                snapshotIds: undefined,
+                state: undefined,
+                creationDate: undefined,
+                ownerId: undefined,
+                architecture: undefined,
+                rootDeviceName: undefined,
+                blockDeviceMappings: undefined,
+                name: args.name,
+                region: args.region,
+                tags: args.tags,
+                snapshotTags: args.snapshotTags,
+                ...distributionOutputSlots(args),
+                ...props,
+                resourceUrn: ownUrn(name, `pulumi-nodejs:dynamic/golden-ami:${kind}`, opts?.parent),
+            },
+            opts,
+            "golden-ami",
+            kind,
+        );
+    }
+}
