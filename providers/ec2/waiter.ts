@@ -204,15 +204,20 @@ export class ProgressEstimator {
     /**
      * Returns the expected epoch ms of 100%, or undefined while the rate is unknown. With
      * `startedAt` (a snapshot's StartTime) one sample is enough: progress since the start.
-     * EC2 reports whole percents, truncated: "3%" means 3-4%, so the estimate uses the middle
-     * of that range, and none is made from "0%" (anything from 0 to 1%).
+     *
+     * The estimate is the *earliest plausible* completion, because looking too early costs one
+     * more look (which then estimates better, with more elapsed time) while looking too late
+     * costs latency. EC2 gives StartTime in whole seconds (truncated: the real start may be up
+     * to 1 s later) and progress in whole percents (truncated: "3%" is 3-4%); both bounds are
+     * taken on the early side. No estimate is made from "0%".
      */
     observe(percent: number, now: number, startedAt?: number): number | undefined {
-        if (startedAt !== undefined && percent < 100 && now > startedAt) {
+        if (startedAt !== undefined && percent < 100) {
             this.first = { at: now, percent };
-            if (percent < 1) return undefined;
-            const middle = Number.isInteger(percent) ? percent + 0.5 : percent;
-            return startedAt + ((now - startedAt) * 100) / middle;
+            const start = startedAt % 1000 === 0 ? startedAt + 1000 : startedAt;
+            if (percent < 1 || now <= start) return undefined;
+            const upper = Number.isInteger(percent) ? percent + 1 : percent;
+            return start + ((now - start) * 100) / upper;
         }
         if (!this.first || percent < this.first.percent) {
             this.first = { at: now, percent };
