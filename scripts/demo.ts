@@ -21,6 +21,7 @@ import {
     RunInstancesCommand,
     TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
+import { ensureMoto } from "../tests/support/emulator";
 
 const ROOT = path.resolve(__dirname, "..");
 const DEMO_DIR = process.env.GA_DEMO_DIR ?? path.join(ROOT, ".ga", "demo");
@@ -81,6 +82,7 @@ async function startEmulator(): Promise<EmulatorRecord> {
         const record = JSON.parse(fs.readFileSync(EMULATOR_FILE, "utf8")) as EmulatorRecord;
         if (await alive(record.endpoint)) return record;
     }
+    await ensureMoto(); // pip-installs moto[server]==5.2.1 once where it is missing
     const log = path.join(DEMO_DIR, "emulator.log");
     const out = fs.openSync(log, "w");
     const child = spawn("python3", [path.join(ROOT, "tests", "emulator", "server.py"), "--host", "127.0.0.1", "--port", "0"], {

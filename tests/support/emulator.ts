@@ -39,7 +39,7 @@ const SECRET_ACCESS_KEY = "testing";
 let motoReady: Promise<void> | undefined;
 
 /** `import moto` (with its server extras); if that fails, pip-install moto once, then retry. */
-function ensureMoto(): Promise<void> {
+export function ensureMoto(): Promise<void> {
     if (!motoReady) {
         motoReady = (async () => {
             const probe = () => childProcess.spawnSync(PYTHON, ["-c", "import moto, flask, werkzeug"], { encoding: "utf8" });
