@@ -158,7 +158,9 @@ export class ImageWait {
             if (state === "available" && completed === expected) return { state: "done" };
             const pending = o.snapshots.filter((s) => s.State !== "completed");
             const slowest = pending.length ? Math.min(...pending.map((s) => percent(s.Progress))) : 100;
-            const startedAt = pending.length ? Math.min(...pending.map((s) => s.StartTime?.getTime() ?? now)) : undefined;
+            // Without every StartTime, the estimator falls back to the rate between two looks.
+            const starts = pending.map((s) => s.StartTime?.getTime());
+            const startedAt = starts.length && starts.every((t) => t !== undefined) ? Math.min(...(starts as number[])) : undefined;
             this.expectedAt = pending.length ? this.estimator.observe(slowest, now, startedAt) : undefined;
             this.lastSnapshotText = expected ? `, snapshots ${completed}/${expected} completed (slowest ${slowest}%)` : "";
         } else if (state === "available" && expected === 0) {

@@ -1,7 +1,7 @@
 // Image waits: completion predicted from snapshot progress, snapshots described only when
 // that says something new, and concurrent waits of one region served by shared calls.
 import * as assert from "node:assert/strict";
-import { waitForImage } from "../../providers/ec2/images";
+import { ImageWait, waitForImage } from "../../providers/ec2/images";
 import { countByAction, FakeClock, stubEc2 } from "../support/fakes";
 
 const REGION = "us-east-1";
@@ -88,5 +88,14 @@ describe("image waits", function () {
         assert.ok(stub.calls.length <= alone + 2, `5 images made ${stub.calls.length} calls, 1 image ${alone}`);
         const batched = stub.calls.filter((c) => c.action === "DescribeImages" && (c.input.ImageIds as string[]).length === ids.length);
         assert.ok(batched.length >= 1, "DescribeImages asked for all five at once");
+    });
+
+    it("snapshots without a StartTime: completion is predicted from the rate between two looks", () => {
+        const wait = new ImageWait("ami-00000001");
+        const image = { ImageId: "ami-00000001", State: "pending" as const, BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: { SnapshotId: "snap-1" } }] };
+        const look = (progress: string) => ({ image, snapshots: [{ SnapshotId: "snap-1", State: "pending" as const, Progress: progress }] });
+        assert.equal(wait.judge(look("10%"), START).state, "pending");
+        const second = wait.judge(look("20%"), START + 10_000);
+        assert.ok(second.state === "pending" && second.expectedAt === START + 90_000, JSON.stringify(second));
     });
 });
