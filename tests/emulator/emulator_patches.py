@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.core.serialize import TimestampSerializer
 from moto.ec2.exceptions import (
     EC2ClientError,
     InvalidAMIIdError,
@@ -218,8 +219,21 @@ def _snapshot_progress(self: Snapshot) -> str:
     return "100%"
 
 
+class _MillisecondTime(datetime):
+    """A time EC2 reports to the millisecond: a snapshot's StartTime ("...:36.556Z" in real
+    DescribeSnapshots output), where moto's EC2 serializer writes every time as "...:36.000Z"."""
+
+
+def _timestamp_iso8601_zeroed(self: Any, value: datetime) -> str:
+    if isinstance(value, _MillisecondTime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.strftime(TimestampSerializer.ISO8601_MICRO_ZEROED)
+
+
 def _start_snapshot(snapshot: Snapshot, started: float, seconds: float) -> None:
     snapshot.__dict__["_ga_started_at"] = started
+    moment = datetime.fromtimestamp(started, tz=timezone.utc).replace(tzinfo=None)
+    snapshot.start_time = _MillisecondTime.combine(moment.date(), moment.time())
     snapshot.__dict__["_ga_ready_at"] = started + seconds if seconds > 0 else None
 
 
@@ -408,7 +422,7 @@ def _create_image(
                     f"'{volume.id}', expect size >= {volume.size}GB",
                 )
             snapshot = self.create_snapshot(
-                volume.id, f"Created by CreateImage({instance_id}) for {ami_id}",
+                volume.id, f"Created by CreateImage({instance_id}) for {ami_id} from {volume.id}",
                 ami.owner_id, from_ami=ami_id,
             )
             if volume.encrypted:
@@ -816,6 +830,7 @@ def apply() -> None:
     ElasticBlockStore.modify_snapshot_attribute = _response_modify_snapshot_attribute  # type: ignore[method-assign]
     Snapshot.status = property(_snapshot_status_get, _snapshot_status_set)  # type: ignore[assignment]
     Snapshot.progress = property(_snapshot_progress)  # type: ignore[assignment]
+    TimestampSerializer._timestamp_iso8601_zeroed = _timestamp_iso8601_zeroed  # type: ignore[method-assign]
     Snapshot.transfer_type = None  # type: ignore[attr-defined]
     Snapshot.completion_duration_minutes = None  # type: ignore[attr-defined]
 

@@ -88,6 +88,38 @@ describe("emulator: timing", function () {
         for (let i = 1; i < progress.length; i++) assert.ok(progress[i] >= progress[i - 1], `progress never falls: ${progress.join(",")}`);
     });
 
+    it("a snapshot's StartTime is the moment it started, to the millisecond (as EC2 reports it); progress is measured from it", async function () {
+        await emulator.configure({ timing: { imagePending: 2 } });
+        const instanceId = await emulator.launchInstance(REGION);
+        const before = Date.now();
+        const { ImageId } = await client.send(new ec2.CreateImageCommand({ InstanceId: instanceId, Name: uniqueName("start-time") }));
+        const after = Date.now();
+        const snapshot = await describeSnapshot(client, snapshotIds(await describeImage(client, ImageId!))[0]);
+        const started = snapshot.StartTime!.getTime();
+        assert.ok(started >= before - 1 && started <= after, `StartTime ${snapshot.StartTime!.toISOString()} within the CreateImage call`);
+        // moto writes every time as "…:ss.000Z"; a millisecond-exact start almost never is.
+        const raw = await emulator.ec2(REGION).send(new ec2.DescribeSnapshotsCommand({ SnapshotIds: [snapshot.SnapshotId!] }));
+        assert.equal(raw.Snapshots![0].StartTime!.getTime(), started);
+        const progress = Number.parseInt(snapshot.Progress!, 10);
+        const expected = Math.floor(((Date.now() - started) / 2000) * 100);
+        assert.ok(progress <= expected && progress >= expected - 10, `progress ${progress}% ~ elapsed since StartTime (${expected}%)`);
+    });
+
+    it("a new image's snapshots are found by their description (what EC2 writes: the image ID), before describing the image", async function () {
+        await emulator.configure({ timing: { imagePending: 2 } });
+        const instanceId = await emulator.launchInstance(REGION);
+        const { ImageId } = await client.send(new ec2.CreateImageCommand({ InstanceId: instanceId, Name: uniqueName("by-description") }));
+        const other = await client.send(new ec2.CreateImageCommand({ InstanceId: instanceId, Name: uniqueName("other") }));
+        const found = await client.send(new ec2.DescribeSnapshotsCommand({
+            OwnerIds: ["self"],
+            Filters: [{ Name: "description", Values: [`Created by CreateImage(*) for ${ImageId}*`, `Copied for DestinationAmi ${ImageId} *`] }],
+        }));
+        const image = await describeImage(client, ImageId!);
+        assert.deepEqual(found.Snapshots!.map((s) => s.SnapshotId).sort(), snapshotIds(image).sort());
+        assert.ok(!found.Snapshots!.some((s) => s.Description!.includes(other.ImageId!)));
+        assert.match(found.Snapshots![0].Description!, new RegExp(`^Created by CreateImage\\(${instanceId}\\) for ${ImageId} from vol-`));
+    });
+
     it("an image stays pending until its slowest snapshot completes (snapshotSeconds)", async function () {
         await emulator.configure({ timing: { imagePending: 0.2, snapshotSeconds: 1.2 } });
         try {
