@@ -16,7 +16,8 @@ import {
 } from "@aws-sdk/client-ec2";
 import { ec2Client } from "./client";
 import { explainAwsError, isNotFound } from "./errors";
-import { Clock, currentClock, ProgressEstimator, Verdict, WaitDelays, waitUntil } from "./waiter";
+import { CompletionWindow, lastOf, ProgressEstimator } from "./completion";
+import { Clock, currentClock, Verdict, WaitDelays, waitUntil } from "./waiter";
 
 /** Tags as a plain map. */
 export type TagMap = Record<string, string>;
@@ -107,11 +108,13 @@ export async function describeSnapshots(region: string, snapshotIds: string[]): 
     return out.Snapshots ?? [];
 }
 
-/** One look at an image and (when they were looked at) its snapshots. */
+/** One look at an image and its snapshots; a look may skip either part (see ImageWait). */
 export interface ImageObservation {
     image?: Image;
     snapshots: Snapshot[];
-    /** False when this look skipped DescribeSnapshots (nothing new to learn from them). */
+    /** False when this look skipped DescribeImages (its snapshots were still pending). */
+    imageObserved?: boolean;
+    /** False when this look skipped DescribeSnapshots (nothing to learn from them). */
     snapshotsObserved?: boolean;
 }
 
@@ -121,60 +124,138 @@ function percent(progress: string | undefined): number {
 }
 
 /**
+ * A snapshot-first look still describes the image this often, so an image that fails while
+ * its snapshots stay pending is noticed (EC2 usually fails or deletes the snapshots too).
+ */
+export const IMAGE_RECHECK_MS = 2 * 60_000;
+
+/**
+ * What EC2 writes into the description of the snapshots it makes for an image, by CreateImage
+ * ("Created by CreateImage(i-…) for ami-… from vol-…") and by CopyImage ("Copied for
+ * DestinationAmi ami-… from SourceAmi ami-… for SourceSnapshot snap-…. Task created on …"),
+ * as DescribeSnapshots `description` filter patterns: they find a new image's snapshots
+ * without describing the image first.
+ */
+export function snapshotDescriptionPatterns(imageId: string): string[] {
+    return [`Created by CreateImage(*) for ${imageId}*`, `Copied for DestinationAmi ${imageId} *`];
+}
+
+/** The image a snapshot was made for, from its description (see snapshotDescriptionPatterns). */
+function imageOfSnapshot(snapshot: Snapshot): string | undefined {
+    return /^(?:Created by CreateImage\([^)]*\) for|Copied for DestinationAmi) (ami-[0-9a-f]+)/.exec(snapshot.Description ?? "")?.[1];
+}
+
+/**
  * The state of one image wait: judges readiness (`available` and every snapshot
- * `completed`) and decides when snapshots are worth a DescribeSnapshots call — to estimate
- * completion from their progress, when that estimate has passed, and to confirm at the end.
- * In between, one DescribeImages per look is enough.
+ * `completed`) and decides what each look describes. While the snapshots are pending, the
+ * image has nothing new to say: a look describes only the snapshots (their progress predicts
+ * completion, see completion.ts). The first look finds them by their description; the image
+ * is described when that finds none, once the snapshots have all completed (to confirm it is
+ * available and has no others), when one failed or vanished (the image says why), and at
+ * least every IMAGE_RECHECK_MS.
  */
 export class ImageWait {
-    private readonly estimator = new ProgressEstimator();
-    private expectedAt?: number;
+    private readonly estimators = new Map<string, ProgressEstimator>();
+    /** The image's snapshots: from the last look at the image, or found by description before it. */
+    private snapshotIds?: string[];
+    /** Snapshots seen `completed` (a final state: no need to see them again). */
+    private readonly completedIds = new Set<string>();
+    /** The last description of each snapshot seen. */
+    private readonly lastSeen = new Map<string, Snapshot>();
+    /** When the image was last described (or its snapshots first found), for IMAGE_RECHECK_MS. */
+    private imageCheckedAt?: number;
+    private imageState = "pending";
     private lastSnapshotText = "";
 
     constructor(readonly imageId: string) {}
 
-    /** Whether the next look should describe the snapshots too (given the image's state). */
-    wantsSnapshots(image: Image | undefined, now: number): boolean {
-        if (!image || imageSnapshotIds(image).length === 0) return false;
-        return image.State === "available" || this.expectedAt === undefined || now >= this.expectedAt;
+    /** Whether this look should first search the image's snapshots by description (the first look only). */
+    searchesSnapshots(): boolean {
+        return this.imageCheckedAt === undefined;
+    }
+
+    /** The snapshots to describe first (and, while they are pending, only), or undefined to describe the image. */
+    snapshotsFirst(now: number): string[] | undefined {
+        const ids = this.snapshotIds;
+        if (!ids?.length || ids.every((id) => this.completedIds.has(id))) return undefined;
+        if (this.imageCheckedAt === undefined || now - this.imageCheckedAt >= IMAGE_RECHECK_MS) return undefined;
+        return ids;
+    }
+
+    /** After a snapshots-first look: whether the image must be described too (none found, all completed, one failed or vanished). */
+    needsImageAfter(found: Array<Snapshot | undefined>): boolean {
+        if (found.length === 0) return true;
+        return found.some((s) => !s || s.State === "error") || found.every((s) => s?.State === "completed");
+    }
+
+    /** Whether the snapshots of an image just described should be described in the same look. */
+    wantsSnapshots(image: Image | undefined): boolean {
+        if (!image || (image.State !== "pending" && image.State !== "available")) return false;
+        return imageSnapshotIds(image).some((id) => !this.completedIds.has(id));
     }
 
     judge(o: ImageObservation, now: number): Verdict {
-        const image = o.image;
         const imageId = this.imageId;
-        if (!image) return { state: "pending", status: "not visible yet" };
-        const state = image.State ?? "unknown";
-        if (state === "failed" || state === "invalid" || state === "error" || state === "deregistered" || state === "disabled") {
-            const reason = image.StateReason?.Message ?? image.StateReason?.Code ?? "no reason given";
-            return { state: "failed", reason: `image ${imageId} is ${state}: ${reason}` };
+        if (o.imageObserved !== false) {
+            const image = o.image;
+            if (!image) return { state: "pending", status: "not visible yet" };
+            const state = image.State ?? "unknown";
+            if (state === "failed" || state === "invalid" || state === "error" || state === "deregistered" || state === "disabled") {
+                const reason = image.StateReason?.Message ?? image.StateReason?.Code ?? "no reason given";
+                return { state: "failed", reason: `image ${imageId} is ${state}: ${reason}` };
+            }
+            this.imageState = state;
+            this.imageCheckedAt = now;
+            this.snapshotIds = imageSnapshotIds(image);
+        } else if (this.snapshotIds === undefined) {
+            // Found by description, before the image was described.
+            this.snapshotIds = o.snapshots.map((s) => s.SnapshotId!);
+            this.imageCheckedAt = now;
         }
-        const expected = imageSnapshotIds(image).length;
+        const ids = this.snapshotIds ?? [];
+        let window: CompletionWindow | undefined;
         if (o.snapshotsObserved !== false) {
-            const failedSnapshot = o.snapshots.find((s) => s.State === "error");
+            const byId = new Map(o.snapshots.map((s) => [s.SnapshotId!, s]));
+            for (const [id, snapshot] of byId) this.lastSeen.set(id, snapshot);
+            const failedSnapshot = ids.map((id) => byId.get(id)).find((s) => s?.State === "error");
             if (failedSnapshot) {
                 return { state: "failed", reason: `snapshot ${failedSnapshot.SnapshotId} of image ${imageId} is in state error: ${failedSnapshot.StateMessage ?? "no reason given"}` };
             }
-            const completed = o.snapshots.filter((s) => s.State === "completed").length;
-            if (state === "available" && completed === expected) return { state: "done" };
-            const pending = o.snapshots.filter((s) => s.State !== "completed");
-            const slowest = pending.length ? Math.min(...pending.map((s) => percent(s.Progress))) : 100;
-            // Without every StartTime, the estimator falls back to the rate between two looks.
-            const starts = pending.map((s) => s.StartTime?.getTime());
-            const startedAt = starts.length && starts.every((t) => t !== undefined) ? Math.min(...(starts as number[])) : undefined;
-            this.expectedAt = pending.length ? this.estimator.observe(slowest, now, startedAt) : undefined;
-            this.lastSnapshotText = expected ? `, snapshots ${completed}/${expected} completed (slowest ${slowest}%)` : "";
-        } else if (state === "available" && expected === 0) {
+            for (const id of ids) if (byId.get(id)?.State === "completed") this.completedIds.add(id);
+            const pending = ids.filter((id) => !this.completedIds.has(id));
+            if (pending.length) {
+                window = lastOf(pending.map((id) => {
+                    const s = byId.get(id);
+                    if (!s) return undefined;
+                    let estimator = this.estimators.get(id);
+                    if (!estimator) this.estimators.set(id, (estimator = new ProgressEstimator()));
+                    return estimator.observe(percent(s.Progress), now, s.StartTime?.getTime());
+                }));
+                const slowest = Math.min(...pending.map((id) => percent(byId.get(id)?.Progress)));
+                this.lastSnapshotText = `, snapshots ${ids.length - pending.length}/${ids.length} completed (slowest ${slowest}%)`;
+            } else {
+                this.lastSnapshotText = ids.length ? `, snapshots ${ids.length}/${ids.length} completed` : "";
+            }
+        }
+        if (o.imageObserved !== false && this.imageState === "available" && ids.every((id) => this.completedIds.has(id))) {
             return { state: "done" };
         }
-        return { state: "pending", status: `image ${state}${this.lastSnapshotText}`, expectedAt: this.expectedAt };
+        return { state: "pending", status: `image ${this.imageState}${this.lastSnapshotText}`, expectedAt: window?.earliest, expectedBy: window?.latest };
+    }
+
+    /** The image's snapshots as last seen (a final look need not describe snapshots already seen completed). */
+    snapshotsOf(image: Image): Snapshot[] {
+        return imageSnapshotIds(image).map((id) => this.lastSeen.get(id)).filter((s): s is Snapshot => !!s);
     }
 }
 
 /**
  * Serves every image wait of one region in the provider process: looks requested within a
- * few milliseconds of each other (waits wake on a shared grid, see IMAGE_WAIT_DELAYS) become
- * one DescribeImages and at most one DescribeSnapshots call, so five images waiting side by
- * side cost about what one costs.
+ * few milliseconds of each other (waits wake on a shared grid, see IMAGE_WAIT_DELAYS) share
+ * their calls: one DescribeSnapshots by description for first looks, one by ID for waits
+ * whose snapshots are pending, one DescribeImages for the waits that need the image, and one
+ * DescribeSnapshots for snapshots just learned of; so five images waiting side by side cost
+ * about what one costs.
  */
 class RegionImageLooks {
     private queue: Array<{ wait: ImageWait; now: number; resolve: (o: ImageObservation) => void; reject: (e: unknown) => void }> = [];
@@ -194,29 +275,80 @@ class RegionImageLooks {
         const batch = this.queue;
         this.queue = [];
         this.timer = undefined;
-        const client = ec2Client(this.region);
         try {
-            const ids = [...new Set(batch.map((b) => b.wait.imageId))];
-            const images = await describeImagesTolerant(this.region, ids);
-            const snapshotIds = new Set<string>();
-            const wants = new Map<ImageWait, boolean>();
-            for (const { wait, now } of batch) {
-                const image = images.get(wait.imageId);
-                const want = wait.wantsSnapshots(image, now);
-                wants.set(wait, want);
-                if (want && image) for (const id of imageSnapshotIds(image)) snapshotIds.add(id);
+            const snapshots = new Map<string, Snapshot>();
+            const first = new Map<ImageWait, string[]>();
+            const searching = batch.filter(({ wait }) => wait.searchesSnapshots()).map(({ wait }) => wait);
+            if (searching.length) {
+                const found = await findSnapshotsOfImages(this.region, searching.map((w) => w.imageId));
+                for (const wait of searching) {
+                    const mine = found.filter((s) => imageOfSnapshot(s) === wait.imageId);
+                    for (const s of mine) snapshots.set(s.SnapshotId!, s);
+                    first.set(wait, mine.map((s) => s.SnapshotId!));
+                }
             }
-            const snapshots = snapshotIds.size
-                ? ((await client.send(new DescribeSnapshotsCommand({ SnapshotIds: [...snapshotIds] }))).Snapshots ?? [])
-                : [];
-            for (const { wait, resolve } of batch) {
+            const byId: string[] = [];
+            for (const { wait, now } of batch) {
+                const ids = first.has(wait) ? undefined : wait.snapshotsFirst(now);
+                if (ids) {
+                    first.set(wait, ids);
+                    byId.push(...ids);
+                }
+            }
+            await describeSnapshotsInto(this.region, byId, snapshots);
+
+            const withImage = batch.filter(({ wait }) => {
+                const ids = first.get(wait);
+                return !ids || wait.needsImageAfter(ids.map((id) => snapshots.get(id)));
+            });
+            const images = withImage.length
+                ? await describeImagesTolerant(this.region, [...new Set(withImage.map((b) => b.wait.imageId))])
+                : new Map<string, Image>();
+            const learned = withImage.flatMap(({ wait }) => {
                 const image = images.get(wait.imageId);
-                const mine = new Set(image ? imageSnapshotIds(image) : []);
-                resolve({ image, snapshots: snapshots.filter((s) => mine.has(s.SnapshotId!)), snapshotsObserved: wants.get(wait) });
+                return image && wait.wantsSnapshots(image) ? imageSnapshotIds(image).filter((id) => !snapshots.has(id)) : [];
+            });
+            await describeSnapshotsInto(this.region, learned, snapshots);
+
+            for (const { wait, resolve } of batch) {
+                const imageObserved = withImage.some((b) => b.wait === wait);
+                const image = images.get(wait.imageId);
+                const ids = imageObserved ? (image ? imageSnapshotIds(image) : []) : first.get(wait)!;
+                resolve({
+                    image,
+                    imageObserved,
+                    snapshots: ids.map((id) => snapshots.get(id)).filter((s): s is Snapshot => !!s),
+                    snapshotsObserved: first.has(wait) || (imageObserved && wait.wantsSnapshots(image)),
+                });
             }
         } catch (err) {
             for (const { reject } of batch) reject(err);
         }
+    }
+}
+
+/** The account's own snapshots made for these images, found by description (see snapshotDescriptionPatterns). */
+async function findSnapshotsOfImages(region: string, imageIds: string[]): Promise<Snapshot[]> {
+    const out = await ec2Client(region).send(
+        new DescribeSnapshotsCommand({
+            OwnerIds: ["self"],
+            Filters: [{ Name: "description", Values: imageIds.flatMap(snapshotDescriptionPatterns) }],
+        }),
+    );
+    return out.Snapshots ?? [];
+}
+
+/**
+ * DescribeSnapshots for these IDs into `into`. One unknown ID fails the whole call (a
+ * snapshot deleted with its failed image, or not visible yet): then one by one, skipping it.
+ */
+async function describeSnapshotsInto(region: string, ids: string[], into: Map<string, Snapshot>): Promise<void> {
+    const unique = [...new Set(ids)];
+    try {
+        for (const s of await describeSnapshots(region, unique)) into.set(s.SnapshotId!, s);
+    } catch (err) {
+        if (!isNotFound(err)) throw err;
+        if (unique.length > 1) for (const id of unique) await describeSnapshotsInto(region, [id], into);
     }
 }
 
@@ -251,16 +383,17 @@ function looksFor(region: string): RegionImageLooks {
 
 /**
  * How image waits poll: first look after 2 s (an image is never ready sooner), then backoff
- * 1 s → 15 s while nothing predicts completion, and straight to the predicted completion
- * (up to 10 min away) when snapshot progress does; wake-ups on a shared 1 s grid (see
- * RegionImageLooks).
+ * 1 s → 15 s while nothing predicts completion, and to the predicted completion window (up to
+ * 10 min away) when snapshot progress does: to its end when it is at most 1.5 s wide, else
+ * to its start; wake-ups on a shared 250 ms grid (see RegionImageLooks).
  */
 export const IMAGE_WAIT_DELAYS: Partial<WaitDelays> = {
     initialMs: 2_000,
     minMs: 1_000,
     maxMs: 15_000,
     maxPredictedMs: 10 * 60_000,
-    alignMs: 1_000,
+    waitOutMs: 1_500,
+    alignMs: 250,
 };
 
 export interface WaitImageOptions {
@@ -280,7 +413,7 @@ export async function waitForImage(region: string, imageId: string, options: Wai
     const wait = new ImageWait(imageId);
     const looks = looksFor(region);
     const clock = options.clock ?? currentClock();
-    return waitUntil<ImageObservation>({
+    const final = await waitUntil<ImageObservation>({
         description: `image ${imageId} in ${region} to become available with all snapshots completed`,
         timeoutMs: options.timeoutMs,
         clock: options.clock,
@@ -292,6 +425,7 @@ export async function waitForImage(region: string, imageId: string, options: Wai
         observe: () => looks.look(wait, clock.now()),
         judge: (o, now) => wait.judge(o, now),
     });
+    return { ...final, snapshots: wait.snapshotsOf(final.image!) };
 }
 
 /** What EC2 reports about an image, as both image resources keep it in state. */

@@ -3,9 +3,11 @@
  *
  * Shaped like the AWS SDK's util-waiter (an acceptor plus a small loop) with three things
  * it lacks and AMI builds need:
- * - a prediction: when the judge can estimate the completion time (snapshot progress rises
- *   at a measurable rate), the next look is scheduled just after that moment instead of
- *   on a blind backoff, so completion is noticed promptly with few Describe calls;
+ * - a prediction: when the judge can estimate a window of completion times (snapshot
+ *   progress, see completion.ts), the next look goes to that window instead of following a
+ *   blind backoff: to its end when it is narrow (one look, noticed at most its width late),
+ *   to its start when it is wide (that look narrows it); so completion is noticed promptly
+ *   with few Describe calls;
  * - transient errors (throttling that outlived the SDK's own retries, a fresh ID that is
  *   not yet visible) count as "still waiting", not as failure;
  * - progress reports whenever what is observed changes.
@@ -20,8 +22,10 @@ export type Verdict =
           state: "pending";
           /** Short human text of what is observed now, e.g. "pending, snapshots 40%". */
           status: string;
-          /** Epoch ms at which completion is expected, when it can be estimated. */
+          /** Earliest epoch ms at which completion is plausible, when it can be estimated. */
           expectedAt?: number;
+          /** Latest epoch ms by which completion is expected, when that is bounded too. */
+          expectedBy?: number;
       };
 
 /** Time source and sleep, injectable so unit tests run without real time passing. */
@@ -60,6 +64,11 @@ export interface WaitDelays {
     maxPredictedMs?: number;
     /** Delay before the first look (default 0): nothing is worth seeing right after a create. */
     initialMs?: number;
+    /**
+     * A predicted window (expectedAt..expectedBy) at most this wide is waited out to its end:
+     * one look, at most this late. A wider one is looked at from its start. Default 0.
+     */
+    waitOutMs?: number;
     /**
      * Snap every wake-up to a multiple of this many ms of the clock (default 0 = off, jitter
      * instead). Waits in one process that poll the same API then look at the same moments,
@@ -137,6 +146,7 @@ export async function waitUntil<T>(spec: WaitSpec<T>): Promise<T> {
         maxMs: given.maxMs * scale,
         maxPredictedMs: (given.maxPredictedMs ?? given.maxMs) * scale,
         initialMs: (given.initialMs ?? 0) * scale,
+        waitOutMs: (given.waitOutMs ?? 0) * scale,
         alignMs: (given.alignMs ?? 0) * scale,
         factor: given.factor,
         jitter: given.jitter,
@@ -177,8 +187,10 @@ export async function waitUntil<T>(spec: WaitSpec<T>): Promise<T> {
 
         let delay: number;
         if (verdict.expectedAt !== undefined) {
-            // Look again just after the predicted completion, never sooner than minMs.
-            delay = Math.min(Math.max(verdict.expectedAt - now, delays.minMs), delays.maxPredictedMs);
+            // Look again at the predicted window (its end when narrow), never sooner than minMs.
+            const narrow = verdict.expectedBy !== undefined && verdict.expectedBy - verdict.expectedAt <= delays.waitOutMs;
+            const target = narrow ? verdict.expectedBy! : verdict.expectedAt;
+            delay = Math.min(Math.max(target - now, delays.minMs), delays.maxPredictedMs);
             backoff = delays.minMs;
         } else {
             delay = backoff;
@@ -192,40 +204,4 @@ export async function waitUntil<T>(spec: WaitSpec<T>): Promise<T> {
 function wakeDelay(now: number, delay: number, delays: { alignMs: number; jitter: number }, random: () => number): number {
     if (delays.alignMs > 0) return Math.ceil((now + delay) / delays.alignMs) * delays.alignMs - now;
     return delay * (1 + delays.jitter * (2 * random() - 1));
-}
-
-/**
- * Estimates when a percentage reaches 100 from how fast it has been rising.
- * Feed it every observation; it keeps the first sample of the current run of progress.
- */
-export class ProgressEstimator {
-    private first?: { at: number; percent: number };
-
-    /**
-     * Returns the expected epoch ms of 100%, or undefined while the rate is unknown. With
-     * `startedAt` (a snapshot's StartTime) one sample is enough: progress since the start.
-     *
-     * The estimate is the *earliest plausible* completion, because looking too early costs one
-     * more look (which then estimates better, with more elapsed time) while looking too late
-     * costs latency. EC2 gives StartTime in whole seconds (truncated: the real start may be up
-     * to 1 s later) and progress in whole percents (truncated: "3%" is 3-4%); both bounds are
-     * taken on the early side. No estimate is made from "0%".
-     */
-    observe(percent: number, now: number, startedAt?: number): number | undefined {
-        if (startedAt !== undefined && percent < 100) {
-            this.first = { at: now, percent };
-            const start = startedAt % 1000 === 0 ? startedAt + 1000 : startedAt;
-            if (percent < 1 || now <= start) return undefined;
-            const upper = Number.isInteger(percent) ? percent + 1 : percent;
-            return start + ((now - start) * 100) / upper;
-        }
-        if (!this.first || percent < this.first.percent) {
-            this.first = { at: now, percent };
-            return undefined;
-        }
-        const gained = percent - this.first.percent;
-        const elapsed = now - this.first.at;
-        if (gained <= 0 || elapsed <= 0) return undefined;
-        return now + ((100 - percent) * elapsed) / gained;
-    }
 }

@@ -198,6 +198,8 @@ class FakeEc2 {
                 return { Images: found.map((i) => this.imageShape(i, i.states[0])) };
             }
             case "DescribeSnapshots":
+                // The image wait's first look searches by description: these scripted images have none.
+                if (input.Filters) return { Snapshots: [] };
                 return {
                     Snapshots: (input.SnapshotIds as string[]).map((id) => {
                         const s = this.snapshots.get(id);

@@ -211,6 +211,8 @@ class FakeEc2 {
                 return { Images: found.map((i) => this.imageShape(i, i.states[0])) };
             }
             case "DescribeSnapshots": {
+                // The image wait's first look searches by description: these scripted images have none.
+                if (input.Filters) return { Snapshots: [] };
                 return {
                     Snapshots: (input.SnapshotIds as string[]).map((id) => {
                         const s = this.snapshots.get(id);
@@ -391,7 +393,7 @@ describe("InstanceImage provider", function () {
         });
 
         it("an image available before its snapshots completed: keeps waiting until every snapshot is completed", async function () {
-            ec2.newImageStates = ["pending", "available"];
+            ec2.newImageStates = ["available"];
             ec2.newSnapshotSteps = [
                 { state: "pending", progress: "20%" },
                 { state: "pending", progress: "45%" },
@@ -404,7 +406,7 @@ describe("InstanceImage provider", function () {
             for (const s of image.snapshotIds) {
                 assert.deepEqual(ec2.snapshots.get(s)!.served.slice(0, 5), ["pending 20%", "pending 45%", "pending 80%", "pending 95%", "completed 100%"]);
             }
-            assert.ok(image.served.length >= 5, image.served.join());
+            assert.equal(image.served[0], "available", "the first look already saw the image available");
             assert.equal(outs.state, "available");
         });
 

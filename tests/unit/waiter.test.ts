@@ -1,7 +1,6 @@
-// Unit tests of the one waiter (waitUntil) and the progress-rate estimator, on virtual time.
+// Unit tests of the one waiter (waitUntil), on virtual time.
 import * as assert from "node:assert/strict";
 import {
-    ProgressEstimator,
     Verdict,
     WaitDelays,
     WaitFailedError,
@@ -34,7 +33,7 @@ function scripted(clock: FakeClock, script: Array<Verdict | Error>, extra: Parti
     return { spec, looks: () => looks };
 }
 
-const pending = (status: string, expectedAt?: number): Verdict => ({ state: "pending", status, expectedAt });
+const pending = (status: string, expectedAt?: number, expectedBy?: number): Verdict => ({ state: "pending", status, expectedAt, expectedBy });
 const done: Verdict = { state: "done" };
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
@@ -156,38 +155,59 @@ describe("waitUntil", function () {
         assert.match(err.lastStatus, /RequestLimitExceeded/);
     });
 
+    /** A judge that answers look i with verdicts[i](now), then done. */
+    function judgeByLook(verdicts: Array<(now: number) => Verdict>): () => Verdict {
+        let look = 0;
+        return () => (look < verdicts.length ? verdicts[look++](clock.now()) : done);
+    }
+
     it("with expectedAt the next sleep targets it, clamped to [minMs, maxMs]; then backoff restarts at minMs", async function () {
         const t0 = clock.now();
         const { spec } = scripted(clock, [], {
-            judge: (() => {
-                let look = 0;
-                return (): Verdict => {
-                    const now = clock.now();
-                    switch (look++) {
-                        case 0:
-                            return pending("a"); // blind: 1000
-                        case 1:
-                            return pending("b"); // blind: 2000
-                        case 2:
-                            return pending("c", now + 3_500); // predicted: 3500
-                        case 3:
-                            return pending("d", now + 100); // too soon: minMs
-                        case 4:
-                            return pending("e", now + 60 * 60_000); // far away: maxMs
-                        case 5:
-                            return pending("f", now - 5_000); // already past: minMs
-                        case 6:
-                            return pending("g"); // blind again, backoff was reset: 1000
-                        default:
-                            return done;
-                    }
-                };
-            })(),
+            judge: judgeByLook([
+                () => pending("a"), // blind: 1000
+                () => pending("b"), // blind: 2000
+                (now) => pending("c", now + 3_500), // predicted: 3500
+                (now) => pending("d", now + 100), // too soon: minMs
+                (now) => pending("e", now + 60 * 60_000), // far away: maxMs
+                (now) => pending("f", now - 5_000), // already past: minMs
+                () => pending("g"), // blind again, backoff was reset: 1000
+            ]),
             observe: async () => pending("ignored"),
         });
         await waitUntil(spec);
         assert.deepEqual(clock.sleeps, [1_000, 2_000, 3_500, 1_000, 8_000, 1_000, 1_000]);
         assert.equal(clock.now() - t0, 17_500);
+    });
+
+    it("a predicted window at most waitOutMs wide is waited out to its end; a wider one is looked at from its start", async function () {
+        const t0 = clock.now();
+        const { spec } = scripted(clock, [], {
+            delays: { ...DELAYS, waitOutMs: 1_500 },
+            judge: judgeByLook([
+                (now) => pending("wide", now + 10_000, now + 20_000), // its start: 10000, clamped to maxMs
+                (now) => pending("narrow", now + 3_000, now + 4_500), // its end: 4500
+                (now) => pending("unbounded", now + 2_000), // no end known: its start, 2000
+            ]),
+            observe: async () => pending("ignored"),
+        });
+        await waitUntil(spec);
+        assert.deepEqual(clock.sleeps, [8_000, 4_500, 2_000]);
+        assert.equal(clock.now() - t0, 14_500);
+    });
+
+    it("waitOutMs scales with timeScale like every other delay", async function () {
+        const { spec } = scripted(clock, [], {
+            delays: { ...DELAYS, waitOutMs: 1_500 },
+            timeScale: 0.1, // waitOutMs 150, minMs 100
+            judge: judgeByLook([
+                (now) => pending("200 ms wide", now + 300, now + 500), // wider than 150: its start
+                (now) => pending("100 ms wide", now + 300, now + 400), // narrow: its end
+            ]),
+            observe: async () => pending("ignored"),
+        });
+        await waitUntil(spec);
+        assert.deepEqual(clock.sleeps, [300, 400]);
     });
 
     it("calls onProgress only when the status text changes", async function () {
@@ -244,42 +264,5 @@ describe("waitUntil", function () {
         });
         await waitUntil(spec);
         assert.deepEqual(reported, ["image pending", "image pending (RequestLimitExceeded, retrying)"]);
-    });
-});
-
-describe("ProgressEstimator", function () {
-    const t0 = Date.UTC(2026, 0, 1);
-
-    it("is unknown until two samples show progress rising", function () {
-        const e = new ProgressEstimator();
-        assert.equal(e.observe(10, t0), undefined);
-        assert.equal(e.observe(10, t0 + 5_000), undefined); // flat: no rate yet
-        assert.notEqual(e.observe(11, t0 + 6_000), undefined);
-    });
-
-    it("is unknown for a second sample at the same instant", function () {
-        const e = new ProgressEstimator();
-        assert.equal(e.observe(10, t0), undefined);
-        assert.equal(e.observe(20, t0), undefined);
-    });
-
-    it("predicts the 100% time for linear progress", function () {
-        // 1% per second from 10% at t0: 100% at t0 + 90 s.
-        const e = new ProgressEstimator();
-        assert.equal(e.observe(10, t0), undefined);
-        assert.equal(e.observe(20, t0 + 10_000), t0 + 90_000);
-        assert.equal(e.observe(55, t0 + 45_000), t0 + 90_000);
-        assert.equal(e.observe(99, t0 + 89_000), t0 + 90_000);
-        assert.equal(e.observe(100, t0 + 90_000), t0 + 90_000);
-    });
-
-    it("starts over when progress drops", function () {
-        const e = new ProgressEstimator();
-        e.observe(10, t0);
-        assert.equal(e.observe(50, t0 + 40_000), t0 + 90_000);
-        // A new snapshot run restarted at 5%: the old rate no longer applies.
-        assert.equal(e.observe(5, t0 + 50_000), undefined);
-        // 10% in 20 s from the new first sample → 0.5%/s → 85% to go = 170 s.
-        assert.equal(e.observe(15, t0 + 70_000), t0 + 70_000 + 170_000);
     });
 });
