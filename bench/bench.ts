@@ -146,9 +146,10 @@ interface Job {
     /** Compression of this job: its delays are divided by it, its times multiplied by it. */
     scale: number;
     /**
-     * Real ms to wait before CreateImage. EC2 reports a snapshot's StartTime in whole seconds;
-     * repeats started at the same instant would all share one sub-second phase, so repeat i
-     * of n starts at (i + 0.5)/n of a second: the repeats sample the phase evenly.
+     * Real ms to wait before CreateImage. Repeats started at the same instant would all share
+     * one sub-second phase (golden-ami's wake-ups snap to a 250 ms grid; a StartTime that falls
+     * on a whole second is read as possibly truncated), so repeat i of n starts at (i + 0.5)/n
+     * of a second: the repeats sample the phase evenly.
      */
     offsetMs: number;
 }
@@ -540,6 +541,13 @@ function report(opts: Options, facts: Record<string, unknown>, latency: LatencyC
             ]);
         }
         out.push(table(["wait", "strategy", "F", "p50 s", "p95 s", "calls", "DescImages", "DescSnapshots", "latency target", "calls target (1/3 fixed-5s)"], rows));
+        const floor = latency.filter((c) => c.strategy === "fixed-5s" && c.describeCallsMean / 3 < 2);
+        if (floor.length) {
+            out.push(
+                `  Calls target at ${floor.map((c) => `${c.waitS} s`).join(", ")}: a third of fixed-5s is ${floor.map((c) => (c.describeCallsMean / 3).toFixed(2)).join(", ")} calls, below the 2 that any wait\n` +
+                    `  confirming both the image (DescribeImages) and its snapshots (DescribeSnapshots) must make: no such strategy can meet it.`,
+            );
+        }
         out.push(
             `  fixed-5s looks 5 s after CreateImage and every 5 s after that; the wait lengths are multiples of 5 s, so its looks land just\n` +
                 `  after completion by construction: its latency here is its best case (completion at any other moment is seen up to 5 s later).`,
@@ -548,8 +556,7 @@ function report(opts: Options, facts: Record<string, unknown>, latency: LatencyC
         if (control) {
             out.push(
                 `  ${CONTROL_LABEL}: control, not a target row — golden-ami without time compression, on images of the same real duration as the\n` +
-                    `  600 s row (${control.waitS} s), measured side by side with it. EC2 (and the emulator) give a snapshot's StartTime in whole seconds;\n` +
-                    `  compressed by F, that resolution becomes F seconds of emulated time, which golden-ami's StartTime-based prediction feels.`,
+                    `  600 s row (${control.waitS} s), measured side by side with it: it shows what compression itself does to golden-ami's figures.`,
             );
         }
     }
@@ -666,10 +673,10 @@ async function main(): Promise<void> {
             latency:
                 "Latency = moment the strategy returned − the emulator's availableAt for that image. Each measurement of a cell runs side by side with the others, each in a region of its own, " +
                 "so the emulator's call log (region from the SigV4 scope) attributes every Describe call exactly. Repeat i of n creates its image (i + 0.5)/n s (real) after the cell starts, " +
-                "so the repeats sample the sub-second phase of EC2's whole-second StartTime evenly.",
+                "so the repeats sample the sub-second phase evenly (wake-ups snap to a 250 ms grid).",
             fanout: "Wall = first CreateImage (emulator call log) → the end of the first DescribeImages response that reported the last image or copy available (recorded by bench/lib/proxy.ts between pulumi and the emulator).",
             noop: "EC2 calls from the emulator's call log during the run, averaged over the rounds; mutating = any action not Describe*/Get*/List*. Walls are real seconds, median of the rounds.",
-            control: "golden-ami F=1 is golden-ami without compression on images of the same real duration as the 600 s cell, run side by side with it: it shows what compression itself does (EC2's snapshot StartTime has whole-second resolution, which compression turns into F seconds).",
+            control: "golden-ami F=1 is golden-ami without compression on images of the same real duration as the 600 s cell, run side by side with it: it shows what compression itself does (the emulator, like EC2, gives a snapshot's StartTime to the millisecond; compressed, a real millisecond is F ms of emulated time).",
         },
         latency,
         fanout,

@@ -10,7 +10,9 @@ export type StrategyName = "golden-ami" | "fixed-5s" | "sdk-waiter";
 export const STRATEGIES: readonly StrategyName[] = ["golden-ami", "fixed-5s", "sdk-waiter"];
 
 export const STRATEGY_NOTES: Record<StrategyName, string> = {
-    "golden-ami": "waitForImage(region, id, { timeoutMs, timeScale: 1/F }): golden-ami's own strategy, DescribeImages + DescribeSnapshots",
+    "golden-ami":
+        "waitForImage(region, id, { timeoutMs, timeScale: 1/F }): golden-ami's own strategy: DescribeSnapshots while the snapshots are pending " +
+        "(found by description on the first look, then by ID; their progress predicts a window of completion times), DescribeImages to confirm the image",
     "fixed-5s":
         "DescribeImages every 5 s until available (first look 5 s after CreateImage): the fixed-interval baseline the targets are defined against " +
         "(terraform-provider-aws's own waitImageAvailable is a StateChangeConf with Delay 5 s and MinTimeout 3 s, which backs off to 10 s between looks)",
