@@ -149,8 +149,8 @@ function imageOfSnapshot(snapshot: Snapshot): string | undefined {
  * The state of one image wait: judges readiness (`available` and every snapshot
  * `completed`) and decides what each look describes. While the snapshots are pending, the
  * image has nothing new to say: a look describes only the snapshots (their progress predicts
- * completion, see completion.ts). The first look finds them by their description; the image
- * is described when that finds none, once the snapshots have all completed (to confirm it is
+ * completion, see completion.ts). Looks find them by their description until they are known;
+ * the image is described when that finds none, once the snapshots have all completed (to confirm it is
  * available and has no others), when one failed or vanished (the image says why), and at
  * least every IMAGE_RECHECK_MS.
  */
@@ -169,9 +169,12 @@ export class ImageWait {
 
     constructor(readonly imageId: string) {}
 
-    /** Whether this look should first search the image's snapshots by description (the first look only). */
+    /**
+     * Whether this look should first search the image's snapshots by description: while none
+     * is known (the first look; a pending copy whose mappings do not list its snapshots yet).
+     */
     searchesSnapshots(): boolean {
-        return this.imageCheckedAt === undefined;
+        return !this.snapshotIds?.length;
     }
 
     /** The snapshots to describe first (and, while they are pending, only), or undefined to describe the image. */
@@ -207,10 +210,10 @@ export class ImageWait {
             this.imageState = state;
             this.imageCheckedAt = now;
             this.snapshotIds = imageSnapshotIds(image);
-        } else if (this.snapshotIds === undefined) {
-            // Found by description, before the image was described.
+        } else if (!this.snapshotIds?.length) {
+            // Found by description, before the image (described or not yet) listed them.
             this.snapshotIds = o.snapshots.map((s) => s.SnapshotId!);
-            this.imageCheckedAt = now;
+            this.imageCheckedAt ??= now;
         }
         const ids = this.snapshotIds ?? [];
         let window: CompletionWindow | undefined;

@@ -20,6 +20,8 @@ interface TimedEc2Options {
     snapshotsVanishOnFailure?: boolean;
     /** The image becomes available this many seconds after its snapshots completed. */
     imageLagS?: number;
+    /** Until this many seconds, the snapshots do not exist yet and the image lists none (a fresh copy). */
+    snapshotsFromS?: number;
 }
 
 /**
@@ -27,11 +29,12 @@ interface TimedEc2Options {
  * start, progress linear. StartTime to the millisecond (as EC2 reports it) unless `wholeSeconds`.
  */
 function timedEc2(clock: FakeClock, durations: Record<string, number>, options: TimedEc2Options = {}) {
-    const { startOffsetMs = 0, wholeSeconds = false, searchable = true, failAtS, snapshotsVanishOnFailure = false, imageLagS = 0 } = options;
+    const { startOffsetMs = 0, wholeSeconds = false, searchable = true, failAtS, snapshotsVanishOnFailure = false, imageLagS = 0, snapshotsFromS = 0 } = options;
     const snapshotOf = (imageId: string) => imageId.replace("ami-", "snap-");
     const startedAt = START + startOffsetMs;
     const doneAt = (id: string) => startedAt + durations[id] * 1000;
     const failed = (now: number) => failAtS !== undefined && now >= startedAt + failAtS * 1000;
+    const exist = (now: number) => now >= startedAt + snapshotsFromS * 1000;
     const snapshot = (imageId: string, now: number) => {
         const fraction = failed(now) ? 0.4 : Math.max(0, Math.min(1, (now - startedAt) / (doneAt(imageId) - startedAt)));
         return {
@@ -50,14 +53,14 @@ function timedEc2(clock: FakeClock, durations: Record<string, number>, options: 
                     ImageId: id,
                     State: failed(now) ? "failed" : now >= doneAt(id) + imageLagS * 1000 ? "available" : "pending",
                     StateReason: failed(now) ? { Code: "Server.InternalError", Message: "internal error" } : undefined,
-                    BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: { SnapshotId: snapshotOf(id) } }],
+                    BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: exist(now) ? { SnapshotId: snapshotOf(id) } : {} }],
                 })),
             };
         }
         if (action === "DescribeSnapshots" && input.Filters) {
             // The description search: the patterns name the images.
             assert.deepEqual(input.OwnerIds, ["self"]);
-            const wanted = searchable ? Object.keys(durations).filter((id) => JSON.stringify(input.Filters).includes(id)) : [];
+            const wanted = searchable && exist(now) ? Object.keys(durations).filter((id) => JSON.stringify(input.Filters).includes(id)) : [];
             return { Snapshots: wanted.map((id) => snapshot(id, now)) };
         }
         if (action === "DescribeSnapshots") {
@@ -132,6 +135,18 @@ describe("image waits", function () {
         assert.ok(seen.slice(lastSnapshots + 1).length >= 2 && seen.slice(lastSnapshots + 1).every((k) => k === "image"), seen.join(" "));
         assert.deepEqual(observation.snapshots.map((s) => [s.SnapshotId, s.State]), [["snap-00000001", "completed"]]);
         assert.ok(clock.now() - (START + 35_000) <= 2_000 && clock.now() >= START + 35_000);
+    });
+
+    it("a copy whose snapshots appear only later: looks search for them until found, then follow their progress", async () => {
+        const stub = timedEc2(clock, { "ami-00000001": 120 }, { snapshotsFromS: 20 });
+        undo.push(stub.restore);
+        const observation = await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000 });
+        assert.equal(observation.snapshots.length, 1);
+        const seen = kinds(stub.calls);
+        const found = seen.lastIndexOf("search");
+        assert.ok(found > 0, `searched more than once: ${seen.join(" ")}`);
+        assert.ok(seen.slice(found + 1).filter((k) => k === "image").length === 1, `after the snapshots were found, the image once: ${seen.join(" ")}`);
+        assert.ok(clock.now() - (START + 120_000) <= 2_000, `noticed ${clock.now() - START - 120_000} ms late: ${seen.join(" ")}`);
     });
 
     it("when the search finds nothing (an image not made by CreateImage/CopyImage), the image gives the snapshots", async () => {
