@@ -31,6 +31,7 @@ import {
     deleteImageAndSnapshots,
     describeImage,
     describeSnapshots,
+    DEREGISTERED,
     findOwnImagesByName,
     fromTagList,
     ImageBlockDeviceOutput,
@@ -38,6 +39,7 @@ import {
     ImageObservation,
     imageSnapshotIds,
     nonEmpty,
+    readDeregisteredImage,
     TagMap,
     toTagList,
     updateImageLabels,
@@ -371,6 +373,8 @@ export const imageCopyProvider: pulumi.dynamic.ResourceProvider = {
         const old = olds as unknown as Record<string, unknown>;
         const changed = (key: string) => JSON.stringify(old[key] ?? null) !== JSON.stringify((news as unknown as Record<string, unknown>)[key] ?? null);
         const replaces: string[] = REPLACE_KEYS.filter(changed);
+        // Deregistered out of band (refresh found only its snapshots): a new image, then delete removes them.
+        if (olds.state === DEREGISTERED) replaces.push("state");
         const updates: string[] = [...UPDATE_KEYS.filter(changed), ...distributionDiff(olds, news)];
         return {
             changes: replaces.length > 0 || updates.length > 0,
@@ -420,7 +424,10 @@ export const imageCopyProvider: pulumi.dynamic.ResourceProvider = {
     async read(id: string, props: ImageCopyOutputs) {
         const region = props.region ?? defaultRegion();
         const image = await describeImage(region, id);
-        if (!image) return { id: undefined as unknown as string, props: {} };
+        if (!image) {
+            const left = await readDeregisteredImage(region, props);
+            return left ? { id, props: left } : { id: undefined as unknown as string, props: {} };
+        }
         const snapshots = await describeSnapshots(region, imageSnapshotIds(image));
         const inputs = inputsFromState(props, image);
         const live = await readDistribution(region, id, imageSnapshotIds(image));

@@ -29,6 +29,7 @@ import {
     deleteImageAndSnapshots,
     describeImage,
     describeSnapshots,
+    DEREGISTERED,
     findOwnImagesByName,
     fromTagList,
     ImageBlockDeviceOutput,
@@ -36,6 +37,7 @@ import {
     ImageObservation,
     imageSnapshotIds,
     nonEmpty,
+    readDeregisteredImage,
     TagMap,
     toTagList,
     updateImageLabels,
@@ -329,6 +331,8 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
         const old: Record<string, unknown> = { ...olds, blockDeviceMappings: olds.requestedBlockDeviceMappings };
         const changed = (key: string) => JSON.stringify(old[key] ?? null) !== JSON.stringify((news as unknown as Record<string, unknown>)[key] ?? null);
         const replaces: string[] = REPLACE_KEYS.filter(changed);
+        // Deregistered out of band (refresh found only its snapshots): a new image, then delete removes them.
+        if (olds.state === DEREGISTERED) replaces.push("state");
         if (news.adoptImageId !== undefined && news.adoptImageId !== olds.imageId) replaces.push("adoptImageId");
         const updates: string[] = [...UPDATE_KEYS.filter(changed), ...distributionDiff(olds, news)];
         return {
@@ -382,7 +386,10 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
     async read(id: string, props: InstanceImageOutputs) {
         const region = props.region ?? defaultRegion();
         const image = await describeImage(region, id);
-        if (!image) return { id: undefined as unknown as string, props: {} };
+        if (!image) {
+            const left = await readDeregisteredImage(region, props);
+            return left ? { id, props: left } : { id: undefined as unknown as string, props: {} };
+        }
         const snapshots = await describeSnapshots(region, imageSnapshotIds(image));
         const inputs = inputsFromState(props, image);
         const live = await readDistribution(region, id, imageSnapshotIds(image));

@@ -483,6 +483,23 @@ export async function updateTags(region: string, resourceIds: string[], olds: Ta
     }
 }
 
+/** The state golden-ami records for an image deregistered out of band whose snapshots are left. */
+export const DEREGISTERED = "deregistered";
+
+/**
+ * What `read` (refresh) keeps of an image EC2 no longer knows. Deregistering an image leaves
+ * its snapshots, and those recorded in state are golden-ami's: while any still exists the
+ * resource stays in state, marked `deregistered` with just those snapshots, so the next
+ * `pulumi up` replaces it and its delete removes them (nothing leaked); undefined (drop it
+ * from state) when nothing of it is left.
+ */
+export async function readDeregisteredImage<T extends { state: string; snapshotIds?: string[] }>(region: string, props: T): Promise<T | undefined> {
+    const left = new Map<string, Snapshot>();
+    await describeSnapshotsInto(region, props.snapshotIds ?? [], left);
+    const snapshotIds = (props.snapshotIds ?? []).filter((id) => left.has(id));
+    return snapshotIds.length ? { ...props, state: DEREGISTERED, snapshotIds } : undefined;
+}
+
 /**
  * Deregisters an image and deletes its own snapshots (those in its block device mappings,
  * nothing else). Already gone is fine. Snapshot IDs known from state are used when the

@@ -612,12 +612,18 @@ describe("ImageCopy provider", function () {
     });
 
     describe("read", function () {
-        it("reports the live copy as create did; a gone copy has no ID", async function () {
+        it("reports the live copy as create did; a gone copy is kept, deregistered, while its snapshots are left; then has no ID", async function () {
             const outs = await created({ launchAccounts: [A], public: false });
             const { id, props } = await provider.read!(outs.imageId, outs);
             assert.equal(id, outs.imageId);
             assert.deepEqual(props, withoutProvider(outs as unknown as Record<string, unknown>));
             ec2.copies()[0].deregistered = true;
+            const marked = await provider.read!(outs.imageId, outs);
+            assert.equal(marked.id, outs.imageId);
+            assert.equal(marked.props.state, "deregistered");
+            assert.deepEqual(marked.props.snapshotIds, outs.snapshotIds);
+            assert.deepEqual((await provider.diff!(outs.imageId, marked.props, inputsWith({ launchAccounts: [A], public: false }) as any)).replaces, ["state"]);
+            for (const s of outs.snapshotIds) ec2.snapshots.get(s)!.deleted = true;
             assert.equal((await provider.read!(outs.imageId, outs)).id, undefined);
         });
     });

@@ -754,11 +754,31 @@ describe("InstanceImage provider", function () {
             assert.deepEqual(props, rest);
         });
 
-        it("an image that is gone: no ID", async function () {
+        it("an image that is gone with its snapshots: no ID (dropped from state)", async function () {
             const outs = await created();
             ec2.images.get(NEW_IMAGE)!.deregistered = true;
+            for (const s of ec2.images.get(NEW_IMAGE)!.snapshotIds) ec2.snapshots.get(s)!.deleted = true;
             const { id } = await provider.read!(NEW_IMAGE, outs);
             assert.equal(id, undefined);
+        });
+
+        it("an image deregistered out of band whose snapshots are left: kept, marked deregistered with them; the next up replaces it", async function () {
+            const outs = await created();
+            const image = ec2.images.get(NEW_IMAGE)!;
+            image.deregistered = true;
+            const [kept, ...others] = image.snapshotIds;
+            for (const s of others) ec2.snapshots.get(s)!.deleted = true;
+            const { id, props } = await provider.read!(NEW_IMAGE, outs);
+            assert.equal(id, NEW_IMAGE);
+            assert.equal(props.state, "deregistered");
+            assert.deepEqual(props.snapshotIds, [kept]);
+            const diff = await provider.diff!(NEW_IMAGE, props, inputsWith());
+            assert.equal(diff.changes, true);
+            assert.deepEqual(diff.replaces, ["state"]);
+            assert.equal(diff.deleteBeforeReplace, false);
+            // The replaced resource's delete removes the snapshots that were left.
+            await provider.delete!(NEW_IMAGE, props);
+            assert.equal(ec2.snapshots.get(kept)!.deleted, true);
         });
     });
 });
