@@ -18,7 +18,6 @@ import {
     applyDistribution,
     checkDistribution,
     DistributionArgs,
-    distributionDiff,
     DistributionInputs,
     hasDistribution,
     pickDistribution,
@@ -31,7 +30,6 @@ import {
     deleteImageAndSnapshots,
     describeImage,
     describeSnapshots,
-    DEREGISTERED,
     findOwnImagesByName,
     fromTagList,
     ImageBlockDeviceOutput,
@@ -39,7 +37,6 @@ import {
     ImageObservation,
     imageSnapshotIds,
     nonEmpty,
-    readDeregisteredImage,
     TagMap,
     toTagList,
     updateImageLabels,
@@ -51,6 +48,7 @@ import { copyClientToken, deterministicImageName, MANAGED_BY_VALUE, MARKER_TAGS,
 import { defaultRegion, regionProblem } from "./ec2/region";
 import { minutes, WaitFailedError, waitUntil } from "./ec2/waiter";
 import { DEFAULT_IMAGE_TIMEOUT_MINUTES } from "./instance-image";
+import { diffImage, readImage } from "./image-provider";
 import { hostKeys, PartialCreateError } from "./partial";
 import { progressFor, ProgressFn } from "./progress";
 import { ImageResource } from "./image-resource";
@@ -370,17 +368,7 @@ export const imageCopyProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: ImageCopyOutputs, news: ImageCopyInputs) {
-        const old = olds as unknown as Record<string, unknown>;
-        const changed = (key: string) => JSON.stringify(old[key] ?? null) !== JSON.stringify((news as unknown as Record<string, unknown>)[key] ?? null);
-        const replaces: string[] = REPLACE_KEYS.filter(changed);
-        // Deregistered out of band (refresh found only its snapshots): a new image, then delete removes them.
-        if (olds.state === DEREGISTERED) replaces.push("state");
-        const updates: string[] = [...UPDATE_KEYS.filter(changed), ...distributionDiff(olds, news)];
-        return {
-            changes: replaces.length > 0 || updates.length > 0,
-            replaces,
-            deleteBeforeReplace: false,
-        };
+        return diffImage(olds, olds as unknown as Record<string, unknown>, news, { replace: REPLACE_KEYS, update: UPDATE_KEYS });
     },
 
     async create(raw: Record<string, unknown>) {
@@ -422,17 +410,11 @@ export const imageCopyProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async read(id: string, props: ImageCopyOutputs) {
-        const region = props.region ?? defaultRegion();
-        const image = await describeImage(region, id);
-        if (!image) {
-            const left = await readDeregisteredImage(region, props);
-            return left ? { id, props: left } : { id: undefined as unknown as string, props: {} };
-        }
-        const snapshots = await describeSnapshots(region, imageSnapshotIds(image));
-        const inputs = inputsFromState(props, image);
-        const live = await readDistribution(region, id, imageSnapshotIds(image));
-        const outs = outputsFor(inputs, image, snapshots, reconcileDistribution(inputs, live), props.copiedTags ?? {});
-        return { id, props: { ...outs, complete: props.complete } };
+        return readImage(id, props, (image, snapshots, live) => {
+            const inputs = inputsFromState(props, image);
+            const outs = outputsFor(inputs, image, snapshots, reconcileDistribution(inputs, live), props.copiedTags ?? {});
+            return { ...outs, complete: props.complete };
+        });
     },
 
     async update(id: string, olds: ImageCopyOutputs, news: ImageCopyInputs) {

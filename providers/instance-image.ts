@@ -16,7 +16,6 @@ import {
     applyDistribution,
     checkDistribution,
     DistributionArgs,
-    distributionDiff,
     DistributionInputs,
     hasDistribution,
     pickDistribution,
@@ -29,7 +28,6 @@ import {
     deleteImageAndSnapshots,
     describeImage,
     describeSnapshots,
-    DEREGISTERED,
     findOwnImagesByName,
     fromTagList,
     ImageBlockDeviceOutput,
@@ -37,7 +35,6 @@ import {
     ImageObservation,
     imageSnapshotIds,
     nonEmpty,
-    readDeregisteredImage,
     TagMap,
     toTagList,
     updateImageLabels,
@@ -49,6 +46,7 @@ import { BUILDER_READINESS_VALUES, BuilderReadiness, waitForBuilder } from "./ec
 import { deterministicImageName, MANAGED_BY_VALUE, MARKER_TAGS, resourceNameFromUrn } from "./ec2/naming";
 import { defaultRegion } from "./ec2/region";
 import { minutes, WaitFailedError } from "./ec2/waiter";
+import { diffImage, readImage } from "./image-provider";
 import { hostKeys, PartialCreateError } from "./partial";
 import { progressFor, ProgressFn } from "./progress";
 import { ImageResource } from "./image-resource";
@@ -328,18 +326,9 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: InstanceImageOutputs, news: InstanceImageInputs) {
-        const old: Record<string, unknown> = { ...olds, blockDeviceMappings: olds.requestedBlockDeviceMappings };
-        const changed = (key: string) => JSON.stringify(old[key] ?? null) !== JSON.stringify((news as unknown as Record<string, unknown>)[key] ?? null);
-        const replaces: string[] = REPLACE_KEYS.filter(changed);
-        // Deregistered out of band (refresh found only its snapshots): a new image, then delete removes them.
-        if (olds.state === DEREGISTERED) replaces.push("state");
-        if (news.adoptImageId !== undefined && news.adoptImageId !== olds.imageId) replaces.push("adoptImageId");
-        const updates: string[] = [...UPDATE_KEYS.filter(changed), ...distributionDiff(olds, news)];
-        return {
-            changes: replaces.length > 0 || updates.length > 0,
-            replaces,
-            deleteBeforeReplace: false,
-        };
+        const old = { ...olds, blockDeviceMappings: olds.requestedBlockDeviceMappings } as unknown as Record<string, unknown>;
+        const adopting = news.adoptImageId !== undefined && news.adoptImageId !== olds.imageId;
+        return diffImage(olds, old, news, { replace: REPLACE_KEYS, update: UPDATE_KEYS }, adopting ? ["adoptImageId"] : []);
     },
 
     async create(raw: Record<string, unknown>) {
@@ -384,17 +373,10 @@ export const instanceImageProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async read(id: string, props: InstanceImageOutputs) {
-        const region = props.region ?? defaultRegion();
-        const image = await describeImage(region, id);
-        if (!image) {
-            const left = await readDeregisteredImage(region, props);
-            return left ? { id, props: left } : { id: undefined as unknown as string, props: {} };
-        }
-        const snapshots = await describeSnapshots(region, imageSnapshotIds(image));
-        const inputs = inputsFromState(props, image);
-        const live = await readDistribution(region, id, imageSnapshotIds(image));
-        const distribution = reconcileDistribution(inputs, live);
-        return { id, props: { ...outputsFor(inputs, image, snapshots, distribution), complete: props.complete } };
+        return readImage(id, props, (image, snapshots, live) => {
+            const inputs = inputsFromState(props, image);
+            return { ...outputsFor(inputs, image, snapshots, reconcileDistribution(inputs, live)), complete: props.complete };
+        });
     },
 
     async update(id: string, olds: InstanceImageOutputs, news: InstanceImageInputs) {
