@@ -7,8 +7,8 @@ import * as assert from "node:assert/strict";
 import { randomBytes } from "crypto";
 import { CreateImageCommand, DeregisterImageCommand, DescribeImagesCommand } from "@aws-sdk/client-ec2";
 import { AccountInventory, inventory, leakCount, leakedSince } from "../support/audit";
-import { Emulator } from "../support/emulator";
-import { PulumiStack, said } from "../support/pulumi";
+import { Emulator, EmulatorCall } from "../support/emulator";
+import { PulumiStack, RunResult, said } from "../support/pulumi";
 import { recordLeakAudit } from "../support/reliability-summary";
 
 const REGION = "us-east-1";
@@ -23,6 +23,29 @@ async function auditLeaks(emulator: Emulator, baseline: AccountInventory, region
     const leaks = await leakedSince(emulator, baseline, regions);
     recordLeakAudit(what, leakCount(leaks));
     assert.equal(leakCount(leaks), 0, `leaked: ${JSON.stringify(leaks)}`);
+}
+
+/**
+ * Runs `command` (a `pulumi up` or `destroy`) with 30% of EC2 calls throttled (seeded, so a
+ * run is reproducible); the command must succeed. Returns what EC2 saw during it.
+ */
+async function inStorm(emulator: Emulator, seed: number, command: () => Promise<RunResult>) {
+    await emulator.resetCalls();
+    await emulator.configure({ throttle: { fraction: 0.3, seed } });
+    let result: RunResult;
+    try {
+        result = await command();
+    } finally {
+        await emulator.configure({ throttle: null });
+    }
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const seen = await emulator.calls();
+    return { ...seen, throttled: seen.calls.filter((c) => c.throttled) };
+}
+
+/** "8 of 19 EC2 calls throttled (CreateImage, DescribeSnapshots)". */
+function stormSummary(calls: EmulatorCall[], throttled: EmulatorCall[]): string {
+    return `${throttled.length} of ${calls.length} EC2 calls throttled (${[...new Set(throttled.map((c) => c.action))].sort().join(", ")})`;
 }
 
 describe("e2e faults: InstanceImage", function () {
@@ -67,14 +90,7 @@ describe("e2e faults: InstanceImage", function () {
         await emulator.configure({ timing: { imagePending: 10 } });
         const { stack, instanceId } = await newStack({ tags: JSON.stringify({ team: "platform" }) });
         try {
-            await emulator.resetCalls();
-            await emulator.configure({ throttle: { fraction: 0.3, seed: 7 } });
-            const up = await stack.up();
-            await emulator.configure({ throttle: null });
-            assert.equal(up.code, 0, up.stdout + up.stderr);
-
-            const { calls, images } = await emulator.calls();
-            const throttled = calls.filter((c) => c.throttled);
+            const { calls, images, throttled } = await inStorm(emulator, 7, () => stack.up());
             assert.ok(throttled.length > 0, "the storm really throttled some calls");
             const creates = calls.filter((c) => c.action === "CreateImage" && c.status === 200);
             assert.equal(creates.length, 1, "exactly one CreateImage reached EC2");
@@ -85,18 +101,10 @@ describe("e2e faults: InstanceImage", function () {
             assert.equal(inState.length, 1);
             assert.equal(inState[0].id, made);
             assert.equal(inState[0].outputs?.state, "available");
-            console.log(
-                `      ${throttled.length} of ${calls.length} EC2 calls throttled ` +
-                    `(${[...new Set(throttled.map((c) => c.action))].sort().join(", ")}); one image ${made}`,
-            );
+            console.log(`      ${stormSummary(calls, throttled)}; one image ${made}`);
 
-            await emulator.resetCalls();
-            await emulator.configure({ throttle: { fraction: 0.3, seed: 7 } });
-            const destroy = await stack.destroy();
-            await emulator.configure({ throttle: null });
-            assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
-            const destroyCalls = (await emulator.calls()).calls;
-            console.log(`      destroy: ${destroyCalls.filter((c) => c.throttled).length} of ${destroyCalls.length} EC2 calls throttled`);
+            const destroyed = await inStorm(emulator, 7, () => stack.destroy());
+            console.log(`      destroy: ${stormSummary(destroyed.calls, destroyed.throttled)}`);
             await assertNothingLeaked("throttled build");
         } finally {
             await emulator.configure({ throttle: null, timing: { imagePending: 3 } });
@@ -217,14 +225,7 @@ describe("e2e faults: ImageCopy", function () {
         await emulator.configure({ timing: { copyPending: 8 } });
         const stack = await newStack({ "storm-eu": { region: "eu-west-1" }, "storm-usw": { region: "us-west-2" } });
         try {
-            await emulator.resetCalls();
-            await emulator.configure({ throttle: { fraction: 0.3, seed: 11 } });
-            const up = await stack.up();
-            await emulator.configure({ throttle: null });
-            assert.equal(up.code, 0, up.stdout + up.stderr);
-
-            const { calls, images } = await emulator.calls();
-            const throttled = calls.filter((c) => c.throttled);
+            const { calls, images, throttled } = await inStorm(emulator, 11, () => stack.up());
             assert.ok(throttled.length > 0, "the storm really throttled some calls");
             const copies = Object.entries(images).filter(([, e]) => e.kind === "copy");
             assert.deepEqual(copies.map(([, e]) => e.region).sort(), ["eu-west-1", "us-west-2"], JSON.stringify(images));
@@ -234,15 +235,9 @@ describe("e2e faults: ImageCopy", function () {
             for (const region of ["eu-west-1", "us-west-2"]) {
                 assert.equal((await newImagesIn(region)).length, 1, `exactly one copy in ${region}`);
             }
-            console.log(
-                `      ${throttled.length} of ${calls.length} EC2 calls throttled ` +
-                    `(${[...new Set(throttled.map((c) => c.action))].sort().join(", ")}); one copy per region`,
-            );
+            console.log(`      ${stormSummary(calls, throttled)}; one copy per region`);
 
-            await emulator.configure({ throttle: { fraction: 0.3, seed: 11 } });
-            const destroy = await stack.destroy();
-            await emulator.configure({ throttle: null });
-            assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
+            await inStorm(emulator, 11, () => stack.destroy());
             await auditLeaks(emulator, baseline, COPY_REGIONS, "throttled copies");
         } finally {
             await emulator.configure({ throttle: null, timing: { copyPending: 3 } });
