@@ -326,17 +326,20 @@ describe("unit: GoldenImage component (Pulumi mocks)", function () {
     });
 });
 
+/** The outputs of a build stack (us-east-1, copied to eu-west-1), as consumers and regional stacks read them. */
+const BUILD_STACK_OUTPUTS = {
+    imageId: "ami-0000000000000000a",
+    imageName: "golden-ami-0123456789ab",
+    region: "us-east-1",
+    regionImageIds: { "us-east-1": "ami-0000000000000000a", "eu-west-1": "ami-0000000000000000b" },
+    snapshotIds: ["snap-0000000000000000a"],
+};
+
 describe("unit: goldenImageFromStack (Pulumi mocks)", function () {
     this.timeout(30_000); // a dependency cycle shows as a hang: fail fast instead
     const STACK = "organization/golden-ami/build-us-east-1";
     const stacks: StackOutputs = {
-        [STACK]: {
-            imageId: "ami-0000000000000000a",
-            imageName: "golden-ami-0123456789ab",
-            region: "us-east-1",
-            regionImageIds: { "us-east-1": "ami-0000000000000000a", "eu-west-1": "ami-0000000000000000b" },
-            snapshotIds: ["snap-0000000000000000a"],
-        },
+        [STACK]: BUILD_STACK_OUTPUTS,
         "organization/other/not-golden": { something: "else" },
     };
 
@@ -373,13 +376,7 @@ describe("unit: the top-level program (index.ts) in each mode (Pulumi mocks)", f
     const PROGRAM = path.resolve(__dirname, "..", "..", "index.ts");
     const SOURCE = "organization/golden-ami/build-us-east-1";
     const stacks: StackOutputs = {
-        [SOURCE]: {
-            imageId: "ami-0000000000000000a",
-            imageName: "golden-ami-0123456789ab",
-            region: "us-east-1",
-            regionImageIds: { "us-east-1": "ami-0000000000000000a", "eu-west-1": "ami-0000000000000000b" },
-            snapshotIds: ["snap-0000000000000000a"],
-        },
+        [SOURCE]: BUILD_STACK_OUTPUTS,
     };
 
     function runProgram(): Record<string, pulumi.Output<unknown>> {
