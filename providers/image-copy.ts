@@ -32,7 +32,7 @@ import {
     describeSnapshots,
     findOwnImagesByName,
     fromTagList,
-    ImageBlockDeviceOutput,
+    ImageFacts,
     imageFacts,
     ImageObservation,
     imageSnapshotIds,
@@ -131,16 +131,7 @@ export interface ImageCopyInputs extends DistributionArgs {
 }
 
 /** Everything the provider keeps in state: the inputs plus what EC2 reports about the copy. */
-export interface ImageCopyOutputs extends ImageCopyInputs {
-    imageId: string;
-    snapshotIds: string[];
-    state: string;
-    creationDate?: string;
-    ownerId?: string;
-    architecture?: string;
-    rootDeviceName?: string;
-    /** The copy's block device mappings as EC2 reports them (encryption and KMS key included). */
-    blockDeviceMappings: ImageBlockDeviceOutput[];
+export interface ImageCopyOutputs extends ImageCopyInputs, ImageFacts {
     /** The source image's tags that `copyImageTags` put on the copy; kept apart from `tags`. */
     copiedTags?: TagMap;
     /** False while a step after CopyImage is unfinished (the next `pulumi up` finishes it). */

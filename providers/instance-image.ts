@@ -30,7 +30,7 @@ import {
     describeSnapshots,
     findOwnImagesByName,
     fromTagList,
-    ImageBlockDeviceOutput,
+    ImageFacts,
     imageFacts,
     ImageObservation,
     imageSnapshotIds,
@@ -159,17 +159,8 @@ export interface InstanceImageInputs extends DistributionArgs {
 }
 
 /** Everything the provider keeps in state: the inputs plus what EC2 reports about the image. */
-export interface InstanceImageOutputs extends Omit<InstanceImageInputs, "blockDeviceMappings"> {
-    imageId: string;
+export interface InstanceImageOutputs extends Omit<InstanceImageInputs, "blockDeviceMappings">, ImageFacts {
     sourceInstanceId: string;
-    snapshotIds: string[];
-    state: string;
-    creationDate?: string;
-    ownerId?: string;
-    architecture?: string;
-    rootDeviceName?: string;
-    /** The image's block device mappings as EC2 reports them. */
-    blockDeviceMappings: ImageBlockDeviceOutput[];
     /** The `blockDeviceMappings` input, kept to diff against. */
     requestedBlockDeviceMappings?: ImageBlockDevice[];
     /** False while a step after CreateImage is unfinished (the next `pulumi up` finishes it). */

@@ -432,7 +432,19 @@ export async function waitForImage(region: string, imageId: string, options: Wai
 }
 
 /** What EC2 reports about an image, as both image resources keep it in state. */
-export function imageFacts(image: Image) {
+export interface ImageFacts {
+    imageId: string;
+    snapshotIds: string[];
+    state: string;
+    creationDate?: string;
+    ownerId?: string;
+    architecture?: string;
+    rootDeviceName?: string;
+    /** The image's block device mappings as EC2 reports them (encryption and KMS key included). */
+    blockDeviceMappings: ImageBlockDeviceOutput[];
+}
+
+export function imageFacts(image: Image): ImageFacts {
     return {
         imageId: image.ImageId!,
         snapshotIds: imageSnapshotIds(image),
