@@ -388,7 +388,8 @@ function looksFor(region: string): RegionImageLooks {
  * How image waits poll: first look after 2 s (an image is never ready sooner), then backoff
  * 1 s → 15 s while nothing predicts completion, and to the predicted completion window (up to
  * 10 min away) when snapshot progress does: to its end when it is at most 1.5 s wide, else
- * to its start; wake-ups on a shared 250 ms grid (see RegionImageLooks).
+ * to its start; wake-ups on a shared 500 ms grid (see RegionImageLooks), so waits of images
+ * created up to about half a second apart still look together (250 ms split them under load).
  */
 export const IMAGE_WAIT_DELAYS: Partial<WaitDelays> = {
     initialMs: 2_000,
@@ -396,7 +397,7 @@ export const IMAGE_WAIT_DELAYS: Partial<WaitDelays> = {
     maxMs: 15_000,
     maxPredictedMs: 10 * 60_000,
     waitOutMs: 1_500,
-    alignMs: 250,
+    alignMs: 500,
 };
 
 export interface WaitImageOptions {
