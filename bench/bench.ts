@@ -147,7 +147,7 @@ interface Job {
     scale: number;
     /**
      * Real ms to wait before CreateImage. Repeats started at the same instant would all share
-     * one sub-second phase (golden-ami's wake-ups snap to a 250 ms grid; a StartTime that falls
+     * one sub-second phase (golden-ami's wake-ups snap to a 500 ms grid; a StartTime that falls
      * on a whole second is read as possibly truncated), so repeat i of n starts at (i + 0.5)/n
      * of a second: the repeats sample the phase evenly.
      */
@@ -673,7 +673,7 @@ async function main(): Promise<void> {
             latency:
                 "Latency = moment the strategy returned − the emulator's availableAt for that image. Each measurement of a cell runs side by side with the others, each in a region of its own, " +
                 "so the emulator's call log (region from the SigV4 scope) attributes every Describe call exactly. Repeat i of n creates its image (i + 0.5)/n s (real) after the cell starts, " +
-                "so the repeats sample the sub-second phase evenly (wake-ups snap to a 250 ms grid).",
+                "so the repeats sample the sub-second phase evenly (wake-ups snap to a 500 ms grid).",
             fanout: "Wall = first CreateImage (emulator call log) → the end of the first DescribeImages response that reported the last image or copy available (recorded by bench/lib/proxy.ts between pulumi and the emulator).",
             noop: "EC2 calls from the emulator's call log during the run, averaged over the rounds; mutating = any action not Describe*/Get*/List*. Walls are real seconds, median of the rounds.",
             control: "golden-ami F=1 is golden-ami without compression on images of the same real duration as the 600 s cell, run side by side with it: it shows what compression itself does (the emulator, like EC2, gives a snapshot's StartTime to the millisecond; compressed, a real millisecond is F ms of emulated time).",
