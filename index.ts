@@ -74,8 +74,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { GoldenImage, GoldenImageBuilderArgs, GoldenImageCopyArgs, GoldenImageDistribution, Readiness } from "./components/golden-image";
 import { goldenImageFromStack } from "./components/consumer";
 import { resolveRegion } from "./components/base-image";
-import { AfterImage, ImageBlockDevice } from "./providers/instance-image";
-import { ImageCopy } from "./providers/image-copy";
+import { AfterImage, ImageBlockDevice } from "./providers/core/options";
+import { ImageCopy } from "./providers/resources/image-copy";
 
 type Mode = "build" | "regional" | "consumer";
 const MODES: readonly Mode[] = ["build", "regional", "consumer"];

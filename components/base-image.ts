@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { BaseImage, lookupBaseImage } from "../providers/ec2/lookup";
-import { defaultRegion } from "../providers/ec2/region";
+import { defaultRegion } from "../providers/core/region";
 
 export type { BaseImage } from "../providers/ec2/lookup";
 

@@ -6,7 +6,7 @@
  * `{ imageId, imageName, region, regionImageIds: { <region>: <ami-id> }, snapshotIds }`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { GoldenAmiError } from "../providers/ec2/errors";
+import { GoldenAmiError } from "../providers/core/errors";
 import { resolveRegion } from "./base-image";
 
 /** The stack outputs every golden-image stack (build or regional mode) exports. */

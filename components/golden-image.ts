@@ -19,12 +19,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ImageCopy } from "../providers/image-copy";
-import { DistributionInputs } from "../providers/ec2/distribution";
-import { GoldenAmiError } from "../providers/ec2/errors";
-import { deterministicImageName } from "../providers/ec2/naming";
-import { regionProblem } from "../providers/ec2/region";
-import { AfterImage, ImageBlockDevice, InstanceImage } from "../providers/instance-image";
+import { ImageCopy } from "../providers/resources/image-copy";
+import { DistributionInputs } from "../providers/resources/distribution-inputs";
+import { GoldenAmiError } from "../providers/core/errors";
+import { deterministicImageName } from "../providers/core/naming";
+import { regionProblem } from "../providers/core/region";
+import { AfterImage, ImageBlockDevice } from "../providers/core/options";
+import { InstanceImage } from "../providers/resources/instance-image";
 import { baseImage, BaseImageArgs, resolveRegion } from "./base-image";
 
 /** The component's Pulumi type token. */

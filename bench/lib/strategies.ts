@@ -3,7 +3,7 @@
  * (every delay divided by F; the emulator's durations are divided by the same F).
  */
 import { DescribeImagesCommand, EC2Client, waitUntilImageAvailable } from "@aws-sdk/client-ec2";
-import { waitForImage } from "../../providers/ec2/images";
+import { waitForImage } from "../../providers/ec2/image-wait";
 
 export type StrategyName = "golden-ami" | "fixed-5s" | "sdk-waiter";
 

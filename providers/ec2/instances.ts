@@ -4,9 +4,10 @@
  * resumed build reaches it (pending, running, stopping, stopped).
  */
 import { DescribeInstancesCommand, Instance, StartInstancesCommand, StopInstancesCommand } from "@aws-sdk/client-ec2";
+import { WaitContext } from "../core/context";
+import { explainAwsError, GoldenAmiError, isNotFound } from "../core/errors";
 import { ec2Client } from "./client";
-import { explainAwsError, GoldenAmiError, isNotFound } from "./errors";
-import { Clock, WaitDelays, waitUntil } from "./waiter";
+import { WaitDelays, waitUntil } from "./waiter";
 
 export async function describeInstance(region: string, instanceId: string): Promise<Instance | undefined> {
     try {
@@ -37,10 +38,9 @@ export async function requireImageableInstance(region: string, instanceId: strin
     return instance;
 }
 
-export interface InstanceWaitOptions {
+export interface InstanceWaitOptions extends Partial<WaitContext> {
     timeoutMs: number;
     onProgress?: (status: string) => void;
-    clock?: Clock;
     delays?: Partial<WaitDelays>;
 }
 
@@ -55,6 +55,7 @@ export async function waitForInstanceState(
         description: `instance ${instanceId} in ${region} to be ${target}`,
         timeoutMs: options.timeoutMs,
         clock: options.clock,
+        timeScale: options.timeScale,
         delays: options.delays,
         onProgress: options.onProgress,
         observe: () => describeInstance(region, instanceId),

@@ -8,7 +8,7 @@
 import { DescribeImagesCommand, DescribeImagesRequest, Filter, Image, paginateDescribeImages } from "@aws-sdk/client-ec2";
 import { GetParameterCommand } from "@aws-sdk/client-ssm";
 import { ec2Client, ssmClient } from "./client";
-import { explainAwsError, GoldenAmiError } from "./errors";
+import { explainAwsError, GoldenAmiError } from "../core/errors";
 
 /**
  * What base image to look for: either `ssmParameter`, or `owners` + `namePattern` (optionally

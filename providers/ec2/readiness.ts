@@ -9,15 +9,13 @@
  * - "none": the instance is ready as it is (an existing server customised by hand).
  */
 import { DescribeInstanceStatusCommand, GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
+import { realClock } from "../core/context";
+import { BuilderReadiness } from "../core/options";
+import { explainAwsError, GoldenAmiError } from "../core/errors";
 import { ec2Client } from "./client";
-import { explainAwsError, GoldenAmiError } from "./errors";
 import { waitForInstanceState, InstanceWaitOptions } from "./instances";
 import { formatDuration, waitUntil, WaitTimeoutError } from "./waiter";
 
-/** How to tell the builder is done customising. */
-export type BuilderReadiness = "none" | "stopped" | "status-ok";
-
-export const BUILDER_READINESS_VALUES: readonly BuilderReadiness[] = ["none", "stopped", "status-ok"];
 
 /** The last `lines` lines of the instance's console output ("" when EC2 has none yet). */
 export async function consoleTail(region: string, instanceId: string, lines = 20): Promise<string> {
@@ -39,12 +37,14 @@ export async function waitForBuilder(region: string, instanceId: string, readine
             await waitForInstanceState(region, instanceId, "stopped", options);
             return;
         }
-        const started = Date.now();
+        const clock = options.clock ?? realClock;
+        const started = clock.now();
         await waitForInstanceState(region, instanceId, "running", options);
         await waitUntil({
             description: `builder ${instanceId} in ${region} to pass its status checks`,
-            timeoutMs: Math.max(1, options.timeoutMs - (Date.now() - started)),
-            clock: options.clock,
+            timeoutMs: Math.max(1, options.timeoutMs - (clock.now() - started)),
+            clock,
+            timeScale: options.timeScale,
             delays: options.delays,
             onProgress: options.onProgress,
             observe: async () => {

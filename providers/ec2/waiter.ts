@@ -12,7 +12,8 @@
  *   not yet visible) count as "still waiting", not as failure;
  * - progress reports whenever what is observed changes.
  */
-import { awsErrorCode, GoldenAmiError, isThrottling } from "./errors";
+import { Clock, realClock } from "../core/context";
+import { awsErrorCode, GoldenAmiError, isThrottling } from "../core/errors";
 
 /** What the judge concluded from one observation. */
 export type Verdict =
@@ -27,33 +28,6 @@ export type Verdict =
           /** Latest epoch ms by which completion is expected, when that is bounded too. */
           expectedBy?: number;
       };
-
-/** Time source and sleep, injectable so unit tests run without real time passing. */
-export interface Clock {
-    now(): number;
-    sleep(ms: number): Promise<void>;
-}
-
-export const realClock: Clock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
-let defaultClock: Clock = realClock;
-
-/** The clock waits use when they are given none. */
-export function currentClock(): Clock {
-    return defaultClock;
-}
-
-/** Makes every wait without its own clock use `clock` (unit tests); returns the undo. */
-export function useClock(clock: Clock): () => void {
-    const previous = defaultClock;
-    defaultClock = clock;
-    return () => {
-        defaultClock = previous;
-    };
-}
 
 export interface WaitDelays {
     /** First and shortest delay between looks (also the delay near a predicted completion). */
@@ -97,6 +71,7 @@ export interface WaitSpec<T> {
     /** Called when the observed status text changes. */
     onProgress?(status: string): void;
     delays?: Partial<WaitDelays>;
+    /** Default: real time. */
     clock?: Clock;
     /** Source of randomness for jitter (tests pass a constant). */
     random?: () => number;
@@ -137,7 +112,7 @@ export function formatDuration(ms: number): string {
 
 /** Waits until `spec.judge` says done; returns the last observation. */
 export async function waitUntil<T>(spec: WaitSpec<T>): Promise<T> {
-    const clock = spec.clock ?? defaultClock;
+    const clock = spec.clock ?? realClock;
     const random = spec.random ?? Math.random;
     const scale = spec.timeScale ?? 1;
     const given = { ...DEFAULT_DELAYS, ...spec.delays };

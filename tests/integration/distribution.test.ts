@@ -12,7 +12,8 @@ import {
     ModifySnapshotAttributeCommand,
 } from "@aws-sdk/client-ec2";
 import { resetClients } from "../../providers/ec2/client";
-import { applyDistribution, DistributionArgs, distributionDiff, readDistribution } from "../../providers/ec2/distribution";
+import { applyDistribution, readDistribution } from "../../providers/ec2/distribution";
+import { DistributionArgs, distributionDiff } from "../../providers/core/distribution";
 import { Emulator } from "../support/emulator";
 
 const REGION = "us-east-1";

@@ -2,12 +2,15 @@
 // timed copies: the copy really waits in the destination region, encryption reaches the
 // snapshots, and the ClientToken makes racing or repeated creates end with one copy.
 import * as assert from "node:assert/strict";
+import { providers } from "../../providers/runtime";
 import { CreateImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, Image } from "@aws-sdk/client-ec2";
 import { ec2Client, resetClients } from "../../providers/ec2/client";
-import { setConfiguredRegion } from "../../providers/ec2/region";
-import { imageCopyProvider, ImageCopyOutputs } from "../../providers/image-copy";
+import { setConfiguredRegion } from "../../providers/core/region";
+import { ImageCopyOutputs } from "../../providers/lifecycle/image-copy";
 import { inventory, leakCount, leakedSince, AccountInventory } from "../support/audit";
 import { Emulator } from "../support/emulator";
+
+const imageCopyProvider = providers.ImageCopy;
 
 const SOURCE_REGION = "us-east-1";
 const REGION = "eu-west-1";

@@ -3,7 +3,7 @@
 import * as assert from "node:assert/strict";
 import { CreateImageCommand } from "@aws-sdk/client-ec2";
 import { resetClients } from "../../providers/ec2/client";
-import { waitForImage } from "../../providers/ec2/images";
+import { waitForImage } from "../../providers/ec2/image-wait";
 import { Emulator } from "../support/emulator";
 
 const REGION = "us-east-1";

@@ -6,7 +6,7 @@ import { CreateImageCommand, DescribeImagesCommand, EC2Client } from "@aws-sdk/c
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { baseImage, resolveRegion } from "../../components/base-image";
 import { resetClients } from "../../providers/ec2/client";
-import { GoldenAmiError } from "../../providers/ec2/errors";
+import { GoldenAmiError } from "../../providers/core/errors";
 import { BaseImage, BaseImageQuery, lookupBaseImage } from "../../providers/ec2/lookup";
 import { Emulator } from "../support/emulator";
 

@@ -4,16 +4,18 @@
 // process against the EC2 emulator, with the inputs exactly as check produced them (plus
 // the `__provider` key the dynamic-provider host adds).
 import * as assert from "node:assert/strict";
+import { providers } from "../../providers/runtime";
 import { CreateImageCommand, DescribeInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { resetClients } from "../../providers/ec2/client";
-import { GoldenAmiError } from "../../providers/ec2/errors";
-import { setConfiguredRegion } from "../../providers/ec2/region";
-import { imageCopyProvider } from "../../providers/image-copy";
-import { instanceImageProvider } from "../../providers/instance-image";
-import { PartialCreateError } from "../../providers/partial";
+import { GoldenAmiError } from "../../providers/core/errors";
+import { setConfiguredRegion } from "../../providers/core/region";
+import { PartialCreateError } from "../../providers/lifecycle/partial";
 import { AccountInventory, inventory, leakCount, leakedSince } from "../support/audit";
 import { Emulator } from "../support/emulator";
 import { recordBadInput, recordLeakAudit } from "../support/reliability-summary";
+
+const instanceImageProvider = providers.InstanceImage;
+const imageCopyProvider = providers.ImageCopy;
 
 const REGION = "us-east-1";
 const OTHER_REGION = "us-west-2";

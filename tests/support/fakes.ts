@@ -2,8 +2,11 @@
  * Test doubles for unit tests that must force a state sequence: a virtual clock (waits
  * finish instantly while "time" advances) and a scripted EC2 client.
  */
+import type * as pulumi from "@pulumi/pulumi";
+import { Clock, ProgressFn } from "../../providers/core/context";
 import { ec2Client, resetClients } from "../../providers/ec2/client";
-import { Clock, useClock } from "../../providers/ec2/waiter";
+import type { ProviderKind } from "../../providers/resources/shim";
+import { createProviders } from "../../providers/runtime";
 
 /** Virtual time: sleep(ms) advances now() by ms and resolves at once. */
 export class FakeClock implements Clock {
@@ -16,10 +19,11 @@ export class FakeClock implements Clock {
         this.sleeps.push(ms);
         this.time += ms;
     }
-    /** Installs this clock as the default of every wait; returns the undo. */
-    install(): () => void {
-        return useClock(this);
-    }
+}
+
+/** Every kind's provider, acting on `clock` (virtual time), with progress to `onProgress`. */
+export function testProviders(clock: Clock, onProgress?: ProgressFn): Record<ProviderKind, pulumi.dynamic.ResourceProvider> {
+    return createProviders({ clock, timeScale: 1, progress: () => onProgress ?? (() => undefined) });
 }
 
 /** One recorded call: the command's class name ("DescribeImagesCommand" → "DescribeImages") and input. */

@@ -5,11 +5,13 @@
 // image, a terminated instance, an instance in another region) are refused at create:
 // tests/integration/refused-at-create.test.ts.
 import * as assert from "node:assert/strict";
-import { CheckFailure } from "../../providers/checks";
-import { setConfiguredRegion } from "../../providers/ec2/region";
-import { imageCopyProvider } from "../../providers/image-copy";
-import { instanceImageProvider } from "../../providers/instance-image";
+import { providers } from "../../providers/runtime";
+import { CheckFailure } from "../../providers/lifecycle/checks";
+import { setConfiguredRegion } from "../../providers/core/region";
 import { badInputTally, recordBadInput } from "../support/reliability-summary";
+
+const instanceImageProvider = providers.InstanceImage;
+const imageCopyProvider = providers.ImageCopy;
 
 const URN = "urn:pulumi:s::p::pulumi-nodejs:dynamic/golden-ami:InstanceImage::web";
 const INSTANCE = "i-0123456789abcdef0";

@@ -1,15 +1,10 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { ec2Client, resetClients } from "../../providers/ec2/client";
-import {
-    applyDistribution,
-    checkDistribution,
-    DistributionArgs,
-    distributionDiff,
-    parseIsoTime,
-    readDistribution,
-} from "../../providers/ec2/distribution";
-import { GoldenAmiError } from "../../providers/ec2/errors";
+import { applyDistribution, readDistribution } from "../../providers/ec2/distribution";
+import { checkDistribution } from "../../providers/lifecycle/check-distribution";
+import { DistributionArgs, distributionDiff, parseIsoTime } from "../../providers/core/distribution";
+import { GoldenAmiError } from "../../providers/core/errors";
 
 const REGION = "us-east-1";
 const IMAGE = "ami-0123456789abcdef0";

@@ -3,13 +3,13 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { ec2Client } from "../../providers/ec2/client";
-import { copyClientToken } from "../../providers/ec2/naming";
-import { setConfiguredRegion } from "../../providers/ec2/region";
+import { copyClientToken } from "../../providers/core/naming";
+import { setConfiguredRegion } from "../../providers/core/region";
 import { WaitFailedError } from "../../providers/ec2/waiter";
-import { imageCopyProvider, ImageCopyOutputs } from "../../providers/image-copy";
-import { PartialCreateError } from "../../providers/partial";
-import { providerShim } from "../../providers/shim";
-import { awsError, countByAction, FakeClock, RecordedCall, stubEc2 } from "../support/fakes";
+import { ImageCopyOutputs } from "../../providers/lifecycle/image-copy";
+import { PartialCreateError } from "../../providers/lifecycle/partial";
+import { providerShim } from "../../providers/resources/shim";
+import { awsError, countByAction, FakeClock, RecordedCall, stubEc2, testProviders } from "../support/fakes";
 
 const SOURCE_REGION = "us-east-1";
 const REGION = "eu-west-1";
@@ -301,7 +301,7 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
     assert.fail("expected the call to fail");
 }
 
-const provider = imageCopyProvider;
+let provider: pulumi.dynamic.ResourceProvider;
 const inputsOf = (calls: RecordedCall[], action: string) => calls.filter((c) => c.action === action).map((c) => c.input);
 const withoutProvider = (outs: Record<string, unknown>) => {
     const { __provider, ...rest } = outs;
@@ -317,7 +317,8 @@ describe("ImageCopy provider", function () {
         ec2 = new FakeEc2();
         const stub = stubRegions(ec2);
         calls = stub.calls;
-        undo = [stub.restore, new FakeClock().install()];
+        provider = testProviders(new FakeClock()).ImageCopy;
+        undo = [stub.restore];
     });
     afterEach(function () {
         for (const u of undo.reverse()) u();

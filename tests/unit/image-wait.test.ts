@@ -1,7 +1,8 @@
 // Image waits: completion predicted from snapshot progress, snapshots described only when
 // that says something new, and concurrent waits of one region served by shared calls.
 import * as assert from "node:assert/strict";
-import { IMAGE_RECHECK_MS, ImageWait, waitForImage } from "../../providers/ec2/images";
+import { IMAGE_RECHECK_MS, ImageWait } from "../../providers/ec2/image-judge";
+import { waitForImage } from "../../providers/ec2/image-wait";
 import { WaitFailedError } from "../../providers/ec2/waiter";
 import { awsError, countByAction, FakeClock, RecordedCall, stubEc2 } from "../support/fakes";
 
@@ -81,7 +82,7 @@ describe("image waits", function () {
     let undo: Array<() => void> = [];
     beforeEach(() => {
         clock = new FakeClock(START);
-        undo = [clock.install()];
+        undo = [];
     });
     afterEach(() => {
         for (const u of undo.reverse()) u();
@@ -102,7 +103,7 @@ describe("image waits", function () {
                 const stub = timedEc2(clock, { "ami-00000001": seconds }, { startOffsetMs: offset, wholeSeconds });
                 undo.push(stub.restore);
                 clock.time = START + offset;
-                await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000 });
+                await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000, clock });
                 const latency = clock.now() - (START + offset + seconds * 1000);
                 assert.ok(latency >= 0 && latency <= 2_000, `noticed ${latency} ms after completion`);
                 const calls = countByAction(stub.calls);
@@ -115,7 +116,7 @@ describe("image waits", function () {
     it("the first look finds the snapshots by description; pending looks describe only them; the image once, at the end", async () => {
         const stub = timedEc2(clock, { "ami-00000001": 60 });
         undo.push(stub.restore);
-        const observation = await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000 });
+        const observation = await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000, clock });
         assert.equal(observation.image?.State, "available");
         const seen = kinds(stub.calls);
         assert.equal(seen[0], "search");
@@ -129,7 +130,7 @@ describe("image waits", function () {
     it("an image that turns available after its snapshots completed: later looks describe only the image; the result still has the snapshots", async () => {
         const stub = timedEc2(clock, { "ami-00000001": 30 }, { imageLagS: 5 });
         undo.push(stub.restore);
-        const observation = await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000 });
+        const observation = await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000, clock });
         const seen = kinds(stub.calls);
         const lastSnapshots = seen.lastIndexOf("snapshots");
         assert.ok(seen.slice(lastSnapshots + 1).length >= 2 && seen.slice(lastSnapshots + 1).every((k) => k === "image"), seen.join(" "));
@@ -140,7 +141,7 @@ describe("image waits", function () {
     it("a copy whose snapshots appear only later: looks search for them until found, then follow their progress", async () => {
         const stub = timedEc2(clock, { "ami-00000001": 120 }, { snapshotsFromS: 20 });
         undo.push(stub.restore);
-        const observation = await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000 });
+        const observation = await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000, clock });
         assert.equal(observation.snapshots.length, 1);
         const seen = kinds(stub.calls);
         const found = seen.lastIndexOf("search");
@@ -152,7 +153,7 @@ describe("image waits", function () {
     it("when the search finds nothing (an image not made by CreateImage/CopyImage), the image gives the snapshots", async () => {
         const stub = timedEc2(clock, { "ami-00000001": 30 }, { searchable: false });
         undo.push(stub.restore);
-        await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000 });
+        await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000, clock });
         assert.deepEqual(kinds(stub.calls).slice(0, 3), ["search", "image", "snapshots"]);
         assert.ok(clock.now() - START - 30_000 <= 2_000, `noticed ${clock.now() - START - 30_000} ms late`);
     });
@@ -160,7 +161,7 @@ describe("image waits", function () {
     it(`while snapshots stay pending the image is described again once ${IMAGE_RECHECK_MS / 60_000} min have passed, so a failed image is noticed`, async () => {
         const stub = timedEc2(clock, { "ami-00000001": 3_600 }, { failAtS: 300 });
         undo.push(stub.restore);
-        const err = await waitForImage(REGION, "ami-00000001", { timeoutMs: 7_200_000 }).catch((e) => e);
+        const err = await waitForImage(REGION, "ami-00000001", { timeoutMs: 7_200_000, clock }).catch((e) => e);
         assert.ok(err instanceof WaitFailedError, String(err));
         assert.match(err.message, /ami-00000001 is failed: internal error/);
         // Noticed at the first look after the recheck is due; looks are at most 10 min apart.
@@ -173,7 +174,7 @@ describe("image waits", function () {
     it("a snapshot that vanishes (deleted with its failed image) makes the next look describe the image", async () => {
         const stub = timedEc2(clock, { "ami-00000001": 600 }, { failAtS: 30, snapshotsVanishOnFailure: true });
         undo.push(stub.restore);
-        const err = await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000 }).catch((e) => e);
+        const err = await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000, clock }).catch((e) => e);
         assert.ok(err instanceof WaitFailedError, String(err));
         assert.match(err.message, /ami-00000001 is failed/);
         assert.equal(kinds(stub.calls).at(-1), "image", "the image said why");
@@ -183,14 +184,14 @@ describe("image waits", function () {
     it("looks requested together are served by one DescribeImages for all the images", async () => {
         const ids = ["ami-00000001", "ami-00000002", "ami-00000003", "ami-00000004", "ami-00000005"];
         const single = timedEc2(clock, { "ami-00000001": 120 }, { startOffsetMs: 137 });
-        await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000 });
+        await waitForImage(REGION, "ami-00000001", { timeoutMs: 3_600_000, clock });
         const alone = single.calls.length;
         single.restore();
 
         clock.time = START;
         const stub = timedEc2(clock, Object.fromEntries(ids.map((id) => [id, 120])), { startOffsetMs: 137 });
         undo.push(stub.restore);
-        await Promise.all(ids.map((id) => waitForImage(REGION, id, { timeoutMs: 3_600_000 })));
+        await Promise.all(ids.map((id) => waitForImage(REGION, id, { timeoutMs: 3_600_000, clock })));
         assert.ok(stub.calls.length <= alone + 2, `5 images made ${stub.calls.length} calls, 1 image ${alone}`);
         const batched = stub.calls.filter((c) => c.action === "DescribeImages" && (c.input.ImageIds as string[]).length === ids.length);
         assert.ok(batched.length >= 1, "DescribeImages asked for all five at once");

@@ -2,12 +2,12 @@
 // (answers in the SDK's output shapes) and virtual time (FakeClock: no real sleeps).
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { GoldenAmiError } from "../../providers/ec2/errors";
-import { setConfiguredRegion } from "../../providers/ec2/region";
+import { GoldenAmiError } from "../../providers/core/errors";
+import { setConfiguredRegion } from "../../providers/core/region";
 import { WaitFailedError } from "../../providers/ec2/waiter";
-import { instanceImageProvider, InstanceImageOutputs } from "../../providers/instance-image";
-import { PartialCreateError } from "../../providers/partial";
-import { awsError, countByAction, FakeClock, RecordedCall, stubEc2 } from "../support/fakes";
+import { InstanceImageOutputs } from "../../providers/lifecycle/instance-image";
+import { PartialCreateError } from "../../providers/lifecycle/partial";
+import { awsError, countByAction, FakeClock, RecordedCall, stubEc2, testProviders } from "../support/fakes";
 
 const REGION = "us-east-1";
 const INSTANCE = "i-0123456789abcdef0";
@@ -315,7 +315,7 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
     assert.fail("expected the call to fail");
 }
 
-const provider = instanceImageProvider;
+let provider: pulumi.dynamic.ResourceProvider;
 const actions = (calls: RecordedCall[]) => calls.map((c) => c.action);
 const inputsOf = (calls: RecordedCall[], action: string) => calls.filter((c) => c.action === action).map((c) => c.input);
 
@@ -330,7 +330,8 @@ describe("InstanceImage provider", function () {
         clock = new FakeClock();
         const stub = stubEc2(REGION, (action, input) => ec2.handler(action, input));
         calls = stub.calls;
-        undo = [stub.restore, clock.install()];
+        provider = testProviders(clock).InstanceImage;
+        undo = [stub.restore];
     });
     afterEach(function () {
         for (const u of undo.reverse()) u();
@@ -1047,7 +1048,8 @@ describe("InstanceImage provider: diff", function () {
         beforeEach(function () {
             const ec2 = new FakeEc2();
             const stub = stubEc2(REGION, (action, input) => ec2.handler(action, input));
-            undo = [stub.restore, new FakeClock().install()];
+            provider = testProviders(new FakeClock()).InstanceImage;
+        undo = [stub.restore];
         });
         afterEach(function () {
             for (const u of undo.reverse()) u();
@@ -1076,7 +1078,8 @@ describe("InstanceImage provider: distribution", function () {
         ec2 = new FakeEc2();
         const stub = stubEc2(REGION, (action, input) => ec2.handler(action, input));
         calls = stub.calls;
-        undo = [stub.restore, new FakeClock().install()];
+        provider = testProviders(new FakeClock()).InstanceImage;
+        undo = [stub.restore];
     });
     afterEach(function () {
         for (const u of undo.reverse()) u();

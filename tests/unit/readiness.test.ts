@@ -34,7 +34,7 @@ describe("builder readiness", function () {
 
     beforeEach(() => {
         clock = new FakeClock();
-        undo = [clock.install()];
+        undo = [];
     });
     afterEach(() => {
         for (const u of undo.reverse()) u();
@@ -43,7 +43,7 @@ describe("builder readiness", function () {
     it('"none" looks at nothing', async () => {
         const stub = scriptedBuilder(["running"]);
         undo.push(stub.restore);
-        await waitForBuilder(REGION, BUILDER, "none", { timeoutMs: 60_000 });
+        await waitForBuilder(REGION, BUILDER, "none", { timeoutMs: 60_000, clock });
         assert.equal(stub.calls.length, 0);
     });
 
@@ -51,7 +51,7 @@ describe("builder readiness", function () {
         const stub = scriptedBuilder(["running", "running", "running", "stopping", "stopped"]);
         undo.push(stub.restore);
         const progress: string[] = [];
-        await waitForBuilder(REGION, BUILDER, "stopped", { timeoutMs: 30 * 60_000, onProgress: (m) => progress.push(m) });
+        await waitForBuilder(REGION, BUILDER, "stopped", { timeoutMs: 30 * 60_000, clock, onProgress: (m) => progress.push(m) });
         assert.equal(countByAction(stub.calls).DescribeInstances, 5);
         assert.equal(countByAction(stub.calls).StopInstances, undefined);
         assert.ok(progress.some((m) => m.includes("instance stopping")), progress.join(" | "));
@@ -61,7 +61,7 @@ describe("builder readiness", function () {
         const consoleText = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`).join("\n") + "\ncloud-init: install.sh failed with exit 3";
         const stub = scriptedBuilder(["running"], undefined, consoleText);
         undo.push(stub.restore);
-        await assert.rejects(waitForBuilder(REGION, BUILDER, "stopped", { timeoutMs: 5 * 60_000 }), (err: Error) => {
+        await assert.rejects(waitForBuilder(REGION, BUILDER, "stopped", { timeoutMs: 5 * 60_000, clock }), (err: Error) => {
             assert.match(err.message, /builder i-0123456789abcdef0 in us-east-1 was not ready \(powered off\) within 5 min/);
             assert.match(err.message, /install\.sh failed with exit 3/);
             assert.match(err.message, /shutdown -h now/);
@@ -74,13 +74,13 @@ describe("builder readiness", function () {
     it('"stopped" fails at once when the builder terminates instead (e.g. shutdown behaviour "terminate")', async () => {
         const stub = scriptedBuilder(["running", "shutting-down"]);
         undo.push(stub.restore);
-        await assert.rejects(waitForBuilder(REGION, BUILDER, "stopped", { timeoutMs: 30 * 60_000 }), /shutting-down/);
+        await assert.rejects(waitForBuilder(REGION, BUILDER, "stopped", { timeoutMs: 30 * 60_000, clock }), /shutting-down/);
     });
 
     it('"status-ok" waits for running, then for both status checks to pass', async () => {
         const stub = scriptedBuilder(["pending", "running"], [["initializing", "initializing"], ["ok", "initializing"], ["ok", "ok"]]);
         undo.push(stub.restore);
-        await waitForBuilder(REGION, BUILDER, "status-ok", { timeoutMs: 30 * 60_000 });
+        await waitForBuilder(REGION, BUILDER, "status-ok", { timeoutMs: 30 * 60_000, clock });
         const counts = countByAction(stub.calls);
         assert.equal(counts.DescribeInstances, 2);
         assert.equal(counts.DescribeInstanceStatus, 3);
@@ -89,6 +89,6 @@ describe("builder readiness", function () {
     it('"status-ok" with an impaired check fails with what was impaired', async () => {
         const stub = scriptedBuilder(["running"], [["ok", "impaired"]]);
         undo.push(stub.restore);
-        await assert.rejects(waitForBuilder(REGION, BUILDER, "status-ok", { timeoutMs: 30 * 60_000 }), /status checks failed \(system ok, instance impaired\)/);
+        await assert.rejects(waitForBuilder(REGION, BUILDER, "status-ok", { timeoutMs: 30 * 60_000, clock }), /status checks failed \(system ok, instance impaired\)/);
     });
 });

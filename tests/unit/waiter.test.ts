@@ -1,13 +1,6 @@
 // Unit tests of the one waiter (waitUntil), on virtual time.
 import * as assert from "node:assert/strict";
-import {
-    Verdict,
-    WaitDelays,
-    WaitFailedError,
-    WaitSpec,
-    WaitTimeoutError,
-    waitUntil,
-} from "../../providers/ec2/waiter";
+import { Verdict, WaitDelays, WaitFailedError, WaitSpec, WaitTimeoutError, waitUntil } from "../../providers/ec2/waiter";
 import { awsError, FakeClock } from "../support/fakes";
 
 const DELAYS: WaitDelays = { minMs: 1_000, maxMs: 8_000, factor: 2, jitter: 0.2 };
@@ -245,16 +238,6 @@ describe("waitUntil", function () {
         assert.ok(new Set(randomClock.sleeps).size > 100);
     });
 
-    it("uses the installed default clock when the spec gives none", async function () {
-        const restore = clock.install();
-        try {
-            const { spec } = scripted(clock, [pending("p"), done], { clock: undefined });
-            await waitUntil(spec);
-            assert.deepEqual(clock.sleeps, [1_000]);
-        } finally {
-            restore();
-        }
-    });
     it("consecutive retries show the last real status with one retry note (it does not grow)", async function () {
         const clock = new FakeClock();
         const throttled = awsError("RequestLimitExceeded", "slow down", 503);

@@ -3,8 +3,8 @@
 // region of the JSON config `copyRegions`. Fan-out (a): 1 instance, 5 copy regions;
 // fan-out (b): 5 instances, no copies; the no-op stack: 10 instances, 2 copy regions, 10 copied.
 import * as pulumi from "@pulumi/pulumi";
-import { ImageCopy } from "../../../providers/image-copy";
-import { InstanceImage } from "../../../providers/instance-image";
+import { ImageCopy } from "../../../providers/resources/image-copy";
+import { InstanceImage } from "../../../providers/resources/instance-image";
 
 const config = new pulumi.Config();
 const region = new pulumi.Config("aws").require("region");

@@ -2,7 +2,7 @@
 // JSON config `copies` ({ "<resource name>": { region, encrypted, kmsKeyId, launchAccounts, ... } }),
 // so tests can add, change and remove copies and their settings between runs.
 import * as pulumi from "@pulumi/pulumi";
-import { ImageCopy, ImageCopyArgs } from "../../../../providers/image-copy";
+import { ImageCopy, ImageCopyArgs } from "../../../../providers/resources/image-copy";
 
 type CopyConfig = Omit<ImageCopyArgs, "sourceImageId" | "sourceRegion">;
 

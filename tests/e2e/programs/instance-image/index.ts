@@ -1,7 +1,8 @@
 // Images the instance named by config `instanceId`; every other InstanceImage argument
 // can be set from stack config so tests can change one thing between runs.
 import * as pulumi from "@pulumi/pulumi";
-import { AfterImage, InstanceImage } from "../../../../providers/instance-image";
+import { AfterImage } from "../../../../providers/core/options";
+import { InstanceImage } from "../../../../providers/resources/instance-image";
 
 const config = new pulumi.Config();
 const image = new InstanceImage("golden", {

@@ -1,8 +1,8 @@
 // One InstanceImage per instance of config `instanceIds` (a JSON list), each copied into every
 // region of config `copyRegions`: the load test's 20 images x 3 regions in one stack.
 import * as pulumi from "@pulumi/pulumi";
-import { ImageCopy } from "../../../../providers/image-copy";
-import { InstanceImage } from "../../../../providers/instance-image";
+import { ImageCopy } from "../../../../providers/resources/image-copy";
+import { InstanceImage } from "../../../../providers/resources/instance-image";
 
 const config = new pulumi.Config();
 const instanceIds = config.requireObject<string[]>("instanceIds");

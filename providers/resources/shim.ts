@@ -2,12 +2,11 @@
  * The serialized half of every golden-ami dynamic provider.
  *
  * Pulumi stores a dynamic provider's code in state (`__provider`) and, in the provider
- * process, rebuilds it from there. It also forces a *replace* of every resource whose
- * `__provider` text changed. So what is serialized is only this shim: a few lines that name
- * the resource kind and load the real implementation by package name
- * (`golden-ami/dist/providers/runtime`) in the provider process. Upgrading golden-ami then
- * changes no state, replaces nothing, and `refresh`/`destroy` run the installed code.
- * The shim captures no credential, no endpoint and no SDK object.
+ * process, rebuilds it from there (`delete` and `read` from the copy in state). So what is
+ * serialized is only this shim: a few lines that name the resource kind and load the real
+ * implementation by package name (`golden-ami/dist/providers/runtime`) in the provider
+ * process. `refresh`/`destroy` then run the installed code, serializing stays fast and small,
+ * and the shim captures no credential, no endpoint and no SDK object.
  */
 import * as pulumi from "@pulumi/pulumi";
 

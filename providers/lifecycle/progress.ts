@@ -5,9 +5,10 @@
  * argument. Sending that engine an *ephemeral* log message for a resource URN shows it in
  * the live progress display, on that resource's row ("creating (95s) image pending,
  * snapshots 0/1 completed (slowest 40%)"), without cluttering the final diagnostics.
- * Outside the provider host (unit tests, scripts) messages go to an optional fallback.
+ * Outside the provider host (unit tests, scripts) it is silent.
  */
 import * as path from "path";
+import { ProgressFn } from "../core/context";
 
 type EngineLog = (urn: string, message: string) => void;
 
@@ -42,16 +43,11 @@ function connect(): EngineLog | null {
     }
 }
 
-/** A function that reports progress for one resource. */
-export type ProgressFn = (message: string) => void;
 
-/**
- * Progress reporter for the resource with this URN. With no engine (tests, scripts), it
- * calls `fallback` if given and otherwise stays silent.
- */
-export function progressFor(urn: string | undefined, fallback?: ProgressFn): ProgressFn {
+/** Progress reporter for the resource with this URN; silent with no engine (outside the provider host). */
+export function engineProgress(urn: string | undefined): ProgressFn {
     if (engineLog === undefined) engineLog = connect();
     const log = engineLog;
     if (log && urn) return (message) => log(urn, message);
-    return fallback ?? (() => undefined);
+    return () => undefined;
 }

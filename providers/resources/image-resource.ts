@@ -1,11 +1,11 @@
 /**
- * What both golden-ami image resources (InstanceImage and ImageCopy) are and report: a
+ * What every golden-ami image resource (InstanceImage, ImageCopy) is and reports: a
  * dynamic resource of type `golden-ami:<Kind>` behind the provider shim, with the outputs
  * every AMI has. Each subclass adds its own arguments and outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DistributionInputs, distributionOutputSlots } from "./ec2/distribution";
-import { ImageBlockDeviceOutput } from "./ec2/images";
+import type { ImageBlockDeviceOutput } from "../ec2/images";
+import { DistributionInputs, distributionOutputSlots } from "./distribution-inputs";
 import { ownUrn, providerShim, ProviderKind } from "./shim";
 
 /** One shim object per kind: Pulumi serializes each provider object once per program run. */
@@ -20,12 +20,36 @@ function shimFor(kind: ProviderKind): pulumi.dynamic.ResourceProvider {
     return shim;
 }
 
-/** Arguments every image resource has (besides its own). */
+/** Arguments every image resource has; each kind adds its own (and documents its own `region` and `name`). */
 export interface ImageResourceArgs extends DistributionInputs {
-    name?: pulumi.Input<string>;
+    /**
+     * Region of the image. Default: the stack's `aws:region`, else `AWS_REGION` /
+     * `AWS_DEFAULT_REGION`. Changing it makes a new image.
+     */
     region?: pulumi.Input<string>;
+    /**
+     * AMI name (3-128 characters of letters, digits and `( ) [ ] space . / - ' @ _`; unique per
+     * region and account). Default: the resource name plus a hash of what defines the image,
+     * so a retried create finds the image it already made. Changing it makes a new image.
+     */
+    name?: pulumi.Input<string>;
+    /** AMI description (at most 255 characters). Updated in place. */
+    description?: pulumi.Input<string>;
+    /** Tags of the image, set in the call that makes it. Updated in place (exactly the difference). */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Tags of the image's EBS snapshots, set in the call that makes it. Updated in place. */
     snapshotTags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * How long the image may take to become available with all snapshots completed, in minutes.
+     * Default 60. When it runs out, the image is kept in state and the next `pulumi up` resumes waiting.
+     */
+    imageTimeoutMinutes?: pulumi.Input<number>;
+    /**
+     * Take an existing AMI of this account (in `region`) under management instead of making one —
+     * golden-ami's equivalent of `pulumi import` (Pulumi cannot import dynamic-provider resources,
+     * pulumi/pulumi#16175). The image is then updated, and deleted on destroy, like one golden-ami made.
+     */
+    adoptImageId?: pulumi.Input<string>;
 }
 
 export abstract class ImageResource extends pulumi.dynamic.Resource {

@@ -4,8 +4,8 @@
  * are skipped; they are checked again when known.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AMI_NAME_PATTERN } from "./ec2/naming";
-import { regionProblem } from "./ec2/region";
+import { AMI_NAME_PATTERN } from "../core/naming";
+import { regionProblem } from "../core/region";
 
 export interface CheckFailure {
     property: string;

@@ -1,0 +1,214 @@
+/**
+ * The ImageCopy kind of the image lifecycle: a copy of an AMI into a region (another one, or
+ * its own under another name). Its own part: CopyImage with an idempotent ClientToken
+ * (ec2/copy-image.ts), encryption, and the source's tags copied on request (CopyImageTags),
+ * kept apart from the declared tags as `copiedTags`. Copies into several regions wait side by
+ * side: nothing here serialises them.
+ */
+import type { Image } from "@aws-sdk/client-ec2";
+import { GoldenAmiError } from "../core/errors";
+import { MARKER_TAGS } from "../core/naming";
+import { COMPLETION_MINUTES } from "../core/options";
+import { regionProblem } from "../core/region";
+import { fromTagList, nonEmpty, TagMap, withoutMarkerTags } from "../core/tags";
+import { copyImage } from "../ec2/copy-image";
+import { describeImage } from "../ec2/images";
+import { updateTags } from "../ec2/labels";
+import { Checker, isUnknown } from "./checks";
+import { defaulted, ImageInputs, ImageKind, ImageState } from "./image-lifecycle";
+
+/** The normalised inputs the provider works with (after `check`). */
+export interface ImageCopyInputs extends ImageInputs {
+    sourceImageId: string;
+    sourceRegion: string;
+    encrypted: boolean;
+    kmsKeyId?: string;
+    copyImageTags: boolean;
+    snapshotCopyCompletionDurationMinutes?: number;
+}
+
+/** Everything the provider keeps in state: the inputs plus what EC2 reports about the copy. */
+export interface ImageCopyOutputs extends ImageCopyInputs, ImageState {
+    /** The source image's tags that `copyImageTags` put on the copy; kept apart from `tags`. */
+    copiedTags?: TagMap;
+}
+
+/** How long `check` waits for the source image's name (same-region copies only) before it lets create judge. */
+const CHECK_LOOKUP_MS = 10_000;
+
+// KMS key identifiers CopyImage accepts: key ID (multi-Region keys start with mrk-), alias, key ARN, alias ARN.
+const KMS_KEY_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+const KMS_ALIAS = /^alias\/[A-Za-z0-9/_-]{1,250}$/;
+const KMS_ARN = /^arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/;
+
+function sourceMarker(inputs: Pick<ImageCopyInputs, "sourceRegion" | "sourceImageId">): string {
+    return `${inputs.sourceRegion}/${inputs.sourceImageId}`;
+}
+
+function minusKeys(tags: TagMap, keys: object | undefined): TagMap {
+    const drop = new Set(Object.keys(keys ?? {}));
+    return Object.fromEntries(Object.entries(tags).filter(([k]) => !drop.has(k)));
+}
+
+/** The source's tags that CopyImageTags put on the copy: the copy's own tags minus markers and the declared ones. */
+function copiedTagsOf(inputs: ImageCopyInputs, image: Image): TagMap {
+    return inputs.copyImageTags ? minusKeys(withoutMarkerTags(fromTagList(image.Tags)), inputs.tags) : {};
+}
+
+/** Validates `kmsKeyId` against the shapes CopyImage accepts, `encrypted`, and the destination region. */
+function checkKmsKey(c: Checker, value: unknown, encrypted: unknown, region: unknown): void {
+    if (!c.string("kmsKeyId", value)) return;
+    if (encrypted === false) {
+        c.fail("kmsKeyId", "kmsKeyId: a KMS key encrypts the copy, but encrypted is false; set encrypted to true (or leave it out), or remove kmsKeyId");
+    }
+    const arn = KMS_ARN.exec(value);
+    if (arn) {
+        const [, keyRegion, , kind, rest] = arn;
+        const shapeOk = kind === "key" ? KMS_KEY_ID.test(rest) : KMS_ALIAS.test(`alias/${rest}`);
+        if (!shapeOk || regionProblem(keyRegion)) {
+            c.fail("kmsKeyId", `kmsKeyId: "${value}" is not a valid KMS key or alias ARN; it looks like "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"`);
+        } else if (typeof region === "string" && !regionProblem(region) && keyRegion !== region) {
+            c.fail(
+                "kmsKeyId",
+                `kmsKeyId: the key "${value}" is in ${keyRegion}, but the copy is made in ${region}; KMS keys are regional, so use a key of ${region} (arn:aws:kms:${region}:...)`,
+            );
+        }
+        return;
+    }
+    if (!KMS_KEY_ID.test(value) && !KMS_ALIAS.test(value)) {
+        c.fail(
+            "kmsKeyId",
+            `kmsKeyId: "${value}" is not a KMS key ID, key ARN, alias or alias ARN; write it like "1234abcd-12ab-34cd-56ef-1234567890ab", "alias/my-key" or "arn:aws:kms:${typeof region === "string" ? region : "<region>"}:123456789012:key/<key-id>"`,
+        );
+    }
+}
+
+function checkCompletionDuration(c: Checker, value: unknown): void {
+    if (value === undefined || value === null || isUnknown(value)) return;
+    const { min, max, step } = COMPLETION_MINUTES;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max || value % step !== 0) {
+        c.fail(
+            "snapshotCopyCompletionDurationMinutes",
+            `snapshotCopyCompletionDurationMinutes must be a whole number of minutes from ${min} to ${max} (48 hours) in steps of ${step}, not ${JSON.stringify(value)}`,
+        );
+    }
+}
+
+/** The source image's name, or undefined if it cannot be found quickly (create then judges). */
+async function sourceImageName(region: string, imageId: string): Promise<string | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), CHECK_LOOKUP_MS);
+        timer.unref?.();
+    });
+    try {
+        return await Promise.race([describeImage(region, imageId).then((image) => image?.Name), timeout]);
+    } catch {
+        return undefined;
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
+/** Turns copyImageTags on (copies the source's current tags) or off (removes the copied ones); returns the copied tags. */
+async function syncCopiedTags(inputs: ImageCopyInputs, imageId: string, current: TagMap): Promise<TagMap> {
+    let wanted: TagMap = {};
+    if (inputs.copyImageTags) {
+        const source = await describeImage(inputs.sourceRegion, inputs.sourceImageId);
+        if (!source) {
+            throw new GoldenAmiError(
+                `golden-ami: copyImageTags: the source image ${inputs.sourceImageId} no longer exists in ${inputs.sourceRegion}, so its tags cannot be copied. What to do: set copyImageTags to false.`,
+                "InvalidAMIID.NotFound",
+            );
+        }
+        const own = withoutMarkerTags(fromTagList(source.Tags));
+        wanted = minusKeys(Object.fromEntries(Object.entries(own).filter(([k]) => !k.toLowerCase().startsWith("aws:"))), inputs.tags);
+    }
+    // Declared tags are the user's even when the source has the same key: never removed here.
+    await updateTags(inputs.region, [imageId], minusKeys(current, inputs.tags), wanted);
+    return wanted;
+}
+
+export const imageCopyKind: ImageKind<ImageCopyInputs, ImageCopyOutputs> = {
+    noun: "copy",
+    replaceKeys: ["sourceImageId", "sourceRegion", "region", "name", "encrypted", "kmsKeyId"],
+    // The last two are only recorded: they matter when the copy is made or waited for.
+    updateKeys: ["description", "tags", "snapshotTags", "copyImageTags", "snapshotCopyCompletionDurationMinutes", "imageTimeoutMinutes"],
+
+    check(c: Checker, n: Record<string, unknown>, _olds, region) {
+        if (c.required("sourceImageId", n.sourceImageId, "the ID of the image to copy (ami-...)")) c.id("sourceImageId", n.sourceImageId, "image");
+        c.region("sourceRegion", n.sourceRegion);
+        const sourceRegion = defaulted(c, "sourceRegion", n.sourceRegion);
+        c.boolean("encrypted", n.encrypted);
+        checkKmsKey(c, n.kmsKeyId, n.encrypted, region);
+        c.boolean("copyImageTags", n.copyImageTags);
+        checkCompletionDuration(c, n.snapshotCopyCompletionDurationMinutes);
+        return {
+            sourceRegion,
+            // A key implies encryption (EC2 refuses a key without Encrypted).
+            encrypted: n.encrypted ?? (n.kmsKeyId !== undefined && n.kmsKeyId !== null),
+            copyImageTags: n.copyImageTags ?? false,
+        };
+    },
+
+    async checkFinal(c, inputs, olds) {
+        const { name, region, sourceRegion, sourceImageId } = inputs;
+        if (typeof name !== "string" || region !== sourceRegion || typeof sourceImageId !== "string" || name === olds.name) return;
+        // A copy into the source's own region cannot share its name (names are unique per region).
+        if ((await sourceImageName(region as string, sourceImageId)) === name) {
+            c.fail("name", `name: "${name}" is the name of the source image ${sourceImageId}; a copy into its own region (${region}) needs another name (or leave name out for a derived one)`);
+        }
+    },
+
+    identity: (i) => ({ sourceImageId: i.sourceImageId, sourceRegion: i.sourceRegion, region: i.region, encrypted: i.encrypted, kmsKeyId: i.kmsKeyId ?? null }),
+    origin: (i) => ({ [MARKER_TAGS.sourceImage]: sourceMarker(i) }),
+    originText: (i) => `copy it from ${sourceMarker(i)}`,
+    foreignAdvice: () => "choose another name, or leave name out for a derived one.",
+    refuseExisting(existing, inputs) {
+        if (existing.ImageId !== inputs.sourceImageId) return;
+        throw new GoldenAmiError(
+            `golden-ami: "${inputs.name}" is the name of the source image ${inputs.sourceImageId} itself; a copy into its own region (${inputs.region}) needs another name. ` +
+                `What to do: set name to something else, or leave it out for a derived one.`,
+            "InvalidAMIName.Duplicate",
+        );
+    },
+    making: (i) => `copying image ${i.sourceImageId} from ${i.sourceRegion} to ${i.region} as "${i.name}"`,
+
+    async make(inputs, imageTags, snapshotTags, step) {
+        step.progress(`copying image ${inputs.sourceImageId} from ${inputs.sourceRegion} to ${inputs.region} as ${inputs.name}`);
+        return copyImage(
+            inputs.region,
+            {
+                sourceImageId: inputs.sourceImageId,
+                sourceRegion: inputs.sourceRegion,
+                name: inputs.name,
+                description: inputs.description,
+                encrypted: inputs.encrypted,
+                kmsKeyId: inputs.kmsKeyId,
+                copyImageTags: inputs.copyImageTags,
+                completionDurationMinutes: inputs.snapshotCopyCompletionDurationMinutes,
+                imageTags,
+                snapshotTags,
+            },
+            step,
+        );
+    },
+
+    async finish(inputs, image, _step, change) {
+        if (!change) return { copiedTags: copiedTagsOf(inputs, image) };
+        const { olds, resuming } = change;
+        let copiedTags = olds.copiedTags ?? {};
+        if (resuming && olds.copiedTags === undefined) copiedTags = copiedTagsOf(inputs, (await describeImage(inputs.region, image.ImageId!)) ?? image);
+        if ((olds.copyImageTags ?? false) !== inputs.copyImageTags) copiedTags = await syncCopiedTags(inputs, image.ImageId!, copiedTags);
+        return { copiedTags };
+    },
+
+    /** The declared tags, and the copied ones apart from them (unless the user declares the same key). */
+    outputs(shared, inputs, image, extra) {
+        const copiedTags = extra.copiedTags ?? {};
+        const declared = inputs.tags ?? {};
+        const live = withoutMarkerTags(fromTagList(image.Tags));
+        const tags = Object.fromEntries(Object.entries(live).filter(([k, v]) => k in declared || copiedTags[k] !== v));
+        return { ...(shared as ImageCopyOutputs), tags: nonEmpty(tags), copiedTags: nonEmpty(copiedTags) };
+    },
+};

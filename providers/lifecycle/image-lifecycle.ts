@@ -1,0 +1,440 @@
+/**
+ * The one lifecycle of every resource that produces an AMI (InstanceImage, ImageCopy, …):
+ *
+ *   check → find-or-make → wait (available, every snapshot completed) → finish (the kind's
+ *   own step, labels, distribution) → outputs;  partial state or clean-up when a step fails;
+ *   and the shared diff / update / read / delete.
+ *
+ * A kind (instance-image.ts, image-copy.ts) supplies only what differs: its own checks and
+ * defaults, what defines it (the hash in its default name), its marker tags, the one call
+ * that makes the image, its own finishing step and its extra outputs.
+ *
+ * Nothing is lost: an image made but not finished is reported as a partial create (kept in
+ * state, resumed by the next `pulumi up`); one made by a run that died before it could
+ * report is found again by its deterministic name and marker tags and adopted, never
+ * duplicated; a failed image is deleted with its snapshots, and when that delete fails too
+ * it is kept in state, so `pulumi destroy` (or the next up) removes it.
+ */
+import type { Image, Snapshot } from "@aws-sdk/client-ec2";
+import * as pulumi from "@pulumi/pulumi";
+import { RunContext, ProgressFn, WaitContext } from "../core/context";
+import {
+    DistributionArgs,
+    distributionDiff,
+    hasDistribution,
+    pickDistribution,
+    reconcileDistribution,
+    withoutDistribution,
+} from "../core/distribution";
+import { awsErrorCode, explainAwsError, GoldenAmiError } from "../core/errors";
+import { deterministicImageName, MANAGED_BY_VALUE, MARKER_TAGS, resourceNameFromUrn } from "../core/naming";
+import { DEFAULT_IMAGE_TIMEOUT_MINUTES, MAX_USER_TAGS } from "../core/options";
+import { defaultRegion } from "../core/region";
+import { fromTagList, nonEmpty, TagMap, withoutMarkerTags } from "../core/tags";
+import { applyDistribution, readDistribution } from "../ec2/distribution";
+import { DEREGISTERED, deleteImageAndSnapshots, readDeregisteredImage } from "../ec2/image-delete";
+import { ImageObservation } from "../ec2/image-judge";
+import { waitForImage } from "../ec2/image-wait";
+import { describeImage, describeSnapshots, findOwnImagesByName, ImageFacts, imageFacts, imageSnapshotIds } from "../ec2/images";
+import { updateImageLabels } from "../ec2/labels";
+import { minutes, WaitFailedError } from "../ec2/waiter";
+import { checkDistribution } from "./check-distribution";
+import { Checker, containsUnknown } from "./checks";
+import { hostKeys, PartialCreateError } from "./partial";
+
+/** The inputs every image kind has (after `check`). */
+export interface ImageInputs extends DistributionArgs {
+    region: string;
+    name: string;
+    description?: string;
+    tags?: TagMap;
+    snapshotTags?: TagMap;
+    imageTimeoutMinutes: number;
+    /**
+     * An existing AMI of this account to take under management instead of making one
+     * (golden-ami's `pulumi import`, which dynamic providers cannot have: pulumi/pulumi#16175).
+     */
+    adoptImageId?: string;
+    /** Set by the resource class: its own URN, so progress shows on its row. */
+    resourceUrn?: string;
+}
+
+/** What every image kind keeps in state: its inputs and what EC2 reports about the image. */
+export interface ImageState extends ImageInputs, ImageFacts {
+    /** False while a step after the image was made is unfinished (the next `pulumi up` finishes it). */
+    complete?: boolean;
+}
+
+/** What a kind's steps get: where progress goes and the waits' clock and pace. */
+export interface StepContext extends WaitContext {
+    progress: ProgressFn;
+}
+
+/** What differs between image kinds; everything else is this module's. */
+export interface ImageKind<I extends ImageInputs, S extends ImageState> {
+    /** "image", "copy": how messages name what this kind makes. */
+    readonly noun: string;
+    /** Inputs whose change needs a new image, and inputs changed in place (or only recorded). */
+    readonly replaceKeys: readonly string[];
+    readonly updateKeys: readonly string[];
+    /**
+     * The kind's own checks, and its inputs with defaults (region and the shared inputs are
+     * the lifecycle's). `c.failures` so far are the kind's own.
+     */
+    check(c: Checker, news: Record<string, unknown>, olds: Partial<I>, region: unknown): Promise<Record<string, unknown>> | Record<string, unknown>;
+    /** A check that needs the complete inputs (e.g. a lookup); runs last, only when all else passed. */
+    checkFinal?(c: Checker, inputs: Record<string, unknown>, olds: Partial<I>): Promise<void>;
+    /** What defines the image: its hash is part of the default name. */
+    identity(inputs: I): unknown;
+    /** The marker tags (besides managed-by) that say which source this kind made an image from. */
+    origin(inputs: I): TagMap;
+    /** "make it from i-…", "copy it from us-east-1/ami-…": what golden-ami did to make such an image, in messages. */
+    originText(inputs: I): string;
+    /** What to do when the name is taken by an image golden-ami did not make from this origin. */
+    foreignAdvice(existing: Image): string;
+    /** Refuses an existing image of the name that can never be this kind's (e.g. the copy's own source). */
+    refuseExisting?(existing: Image, inputs: I): void;
+    /** "creating image x from instance i-…": what `make` does, for progress and errors. */
+    making(inputs: I): string;
+    /** The one call that makes the image (with what must come first); its ID. */
+    make(inputs: I, imageTags: TagMap, snapshotTags: TagMap, step: StepContext): Promise<string>;
+    /**
+     * The kind's own step once the image is ready; returns extra state for `outputs`.
+     * `olds` on update (with `resuming` when a create is being finished), none on create.
+     */
+    finish(inputs: I, image: Image, step: StepContext, change?: { olds: S; resuming: boolean }): Promise<Partial<S>>;
+    /** The kind's state from the shared outputs, the live image and the extra state. */
+    outputs(shared: ImageState, inputs: I, image: Image, extra: Partial<S>): S;
+    /** State keys as the inputs name them, for diff (e.g. a requested list kept under another key). */
+    asInputs?(state: S): Record<string, unknown>;
+    /** State a pending image records besides the shared fields. */
+    pending?(inputs: I): Partial<S>;
+}
+
+/** State holds no undefined (nothing to diff against an absent input). */
+function clean<T>(value: T): T {
+    return JSON.parse(JSON.stringify(value));
+}
+
+/** The dynamic provider of one image kind, acting with `ctx`. */
+export function imageProvider<I extends ImageInputs, S extends ImageState>(kind: ImageKind<I, S>, ctx: RunContext): pulumi.dynamic.ResourceProvider {
+    return new ImageLifecycle(kind, ctx).provider();
+}
+
+class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
+    constructor(private readonly kind: ImageKind<I, S>, private readonly ctx: RunContext) {}
+
+    provider(): pulumi.dynamic.ResourceProvider {
+        return {
+            check: (olds, news) => this.check(olds, news),
+            diff: async (_id, olds, news) => this.diff(olds, news),
+            create: (inputs) => this.create(inputs),
+            read: (id, props) => this.read(id, props),
+            update: (id, olds, news) => this.update(id, olds, news),
+            delete: (id, props) => this.delete(id, props),
+        };
+    }
+
+    private step(inputs: { resourceUrn?: string }): StepContext {
+        return { clock: this.ctx.clock, timeScale: this.ctx.timeScale, progress: this.ctx.progress(inputs.resourceUrn) };
+    }
+
+    private async check(olds: Partial<I>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+        const c = new Checker();
+        const n = news as Partial<ImageInputs> & Record<string, unknown>;
+        const region = defaulted(c, "region", n.region);
+        const own = await this.kind.check(c, news, olds, region);
+        c.region("region", n.region);
+        c.amiName("name", n.name);
+        c.maxLength("description", n.description, 255);
+        c.tags("tags", n.tags, MAX_USER_TAGS);
+        c.tags("snapshotTags", n.snapshotTags, MAX_USER_TAGS);
+        c.positiveNumber("imageTimeoutMinutes", n.imageTimeoutMinutes, "minutes");
+        c.id("adoptImageId", n.adoptImageId, "image");
+        c.failures.push(...checkDistribution(n, this.ctx.clock.now(), olds));
+
+        const inputs: Record<string, unknown> = {
+            ...news,
+            region,
+            imageTimeoutMinutes: n.imageTimeoutMinutes ?? DEFAULT_IMAGE_TIMEOUT_MINUTES,
+            ...own,
+        };
+        if (n.name === undefined) {
+            const identity = this.kind.identity(inputs as unknown as I);
+            if (!containsUnknown(identity)) {
+                const derived = deterministicImageName(resourceNameFromUrn(n.resourceUrn), identity);
+                // A renamed resource (same identity) keeps the name its image already has.
+                const keep = olds.name && olds.name.endsWith(derived.slice(derived.lastIndexOf("-")));
+                inputs.name = keep ? olds.name : derived;
+            }
+        } else if (c.failures.length === 0 && this.kind.checkFinal) {
+            await this.kind.checkFinal(c, inputs, olds);
+        }
+        return { inputs, failures: c.failures };
+    }
+
+    /**
+     * The keys whose values changed, and the distribution. An image deregistered out of band
+     * (refresh found only its snapshots) is replaced: a new image, then the delete of the old
+     * one removes those snapshots. A new adoptImageId replaces too (another image).
+     */
+    private diff(olds: S, news: I): pulumi.dynamic.DiffResult {
+        const old = (this.kind.asInputs?.(olds) ?? olds) as Record<string, unknown>;
+        const incoming = news as unknown as Record<string, unknown>;
+        const changed = (key: string) => JSON.stringify(old[key] ?? null) !== JSON.stringify(incoming[key] ?? null);
+        const replaces = this.kind.replaceKeys.filter(changed);
+        if (olds.state === DEREGISTERED) replaces.push("state");
+        if (news.adoptImageId !== undefined && news.adoptImageId !== olds.imageId) replaces.push("adoptImageId");
+        const updates = [...this.kind.updateKeys.filter(changed), ...distributionDiff(olds, news)];
+        return { changes: replaces.length > 0 || updates.length > 0, replaces, deleteBeforeReplace: false };
+    }
+
+    private async create(raw: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {
+        const inputs = raw as unknown as I;
+        const step = this.step(inputs);
+        const { region } = inputs;
+        const made = await this.findOrMake(inputs, step);
+        const imageId = made.imageId;
+        // An image the user handed over (adoptImageId) is theirs: never deleted or recorded because it is not ready.
+        const theirs = inputs.adoptImageId !== undefined;
+
+        let ready: ImageObservation;
+        try {
+            ready = await this.waitReady(inputs, imageId, step);
+        } catch (err) {
+            if (theirs) throw err;
+            if (err instanceof WaitFailedError) {
+                step.progress(`${this.kind.noun} ${imageId} failed; deleting it and its snapshots`);
+                try {
+                    await deleteImageAndSnapshots(region, imageId);
+                } catch (cleanup) {
+                    // Kept in state, so `pulumi destroy` (or the next up) can remove it.
+                    const both = new GoldenAmiError(`${err.message} Deleting the failed ${this.kind.noun} failed too: ${(cleanup as Error).message}`, "WaitFailed");
+                    throw new PartialCreateError(imageId, { ...hostKeys(raw), ...this.pendingState(inputs, imageId, "failed") }, both);
+                }
+                throw err;
+            }
+            // The image exists: record it, so the next `pulumi up` resumes and destroy removes it.
+            throw new PartialCreateError(imageId, { ...hostKeys(raw), ...this.pendingState(inputs, imageId, "pending") }, err as Error);
+        }
+
+        let extra: Partial<S> = {};
+        try {
+            extra = await this.kind.finish(inputs, ready.image!, step);
+            const outs = await this.completeCreate(inputs, imageId, ready, made.adopted, extra, step);
+            return { id: imageId, outs: { ...outs, complete: true } };
+        } catch (err) {
+            if (theirs) throw err;
+            // The image is good; only a later step failed. Keep it, and let the next `pulumi up` finish the steps
+            // (distribution included: the resume reads what is live and applies the rest).
+            const outs = this.outputs(inputs, ready.image!, ready.snapshots, {}, extra);
+            throw new PartialCreateError(imageId, { ...hostKeys(raw), ...outs, complete: false }, err as Error);
+        }
+    }
+
+    private async read(id: string, props: S): Promise<pulumi.dynamic.ReadResult> {
+        const region = props.region ?? defaultRegion();
+        const image = await describeImage(region, id);
+        if (!image) {
+            const left = await readDeregisteredImage(region, props);
+            return left ? { id, props: left } : { id: undefined as unknown as string, props: {} };
+        }
+        const snapshotIds = imageSnapshotIds(image);
+        const snapshots = await describeSnapshots(region, snapshotIds);
+        const live = await readDistribution(region, id, snapshotIds);
+        const inputs = this.inputsFromState(props, image);
+        const outs = this.outputs(inputs, image, snapshots, reconcileDistribution(inputs, live), props);
+        return { id, props: { ...outs, complete: props.complete } };
+    }
+
+    private async update(id: string, olds: S, news: I): Promise<pulumi.dynamic.UpdateResult> {
+        const step = this.step(news);
+        const region = news.region;
+        // A create that ran out of time or failed after the image was made: finish its steps.
+        const resuming = olds.complete === false || olds.state !== "available";
+        try {
+            if (resuming) step.progress(`resuming ${this.kind.noun} ${id}`);
+            let ready: ImageObservation;
+            try {
+                ready = await this.waitReady(news, id, step);
+            } catch (err) {
+                if (!(resuming && err instanceof WaitFailedError) || news.adoptImageId !== undefined) throw err;
+                step.progress(`${this.kind.noun} ${id} failed; deleting it and its snapshots`);
+                await deleteImageAndSnapshots(region, id, olds.snapshotIds ?? []);
+                throw new GoldenAmiError(
+                    `${err.message} The failed ${this.kind.noun} and its snapshots were deleted. What to do: run \`pulumi refresh\` (which drops it from the stack), then \`pulumi up\` to make it again.`,
+                    "WaitFailed",
+                );
+            }
+            const snapshotIds = imageSnapshotIds(ready.image!);
+            await updateImageLabels(region, id, snapshotIds, olds, news);
+            const extra = await this.kind.finish(news, ready.image!, step, { olds, resuming });
+            // A resumed create may have applied part of the distribution: start from what is live.
+            const from = resuming ? await readDistribution(region, id, snapshotIds) : pickDistribution(olds);
+            await applyDistribution(region, id, snapshotIds, from, pickDistribution(news));
+            const fresh = (await describeImage(region, id)) ?? ready.image!;
+            const outs = this.outputs(news, fresh, await describeSnapshots(region, snapshotIds), pickDistribution(news), { ...olds, ...extra });
+            return { outs: { ...outs, complete: true } };
+        } catch (err) {
+            throw explainAwsError(err, `updating ${this.kind.noun} ${id} in ${region}`);
+        }
+    }
+
+    private async delete(id: string, props: S): Promise<void> {
+        const region = props.region ?? defaultRegion();
+        this.ctx.progress(props.resourceUrn)(`deregistering ${this.kind.noun} ${id} and deleting its snapshots`);
+        await deleteImageAndSnapshots(region, id, props.snapshotIds ?? []);
+    }
+
+    private waitReady(inputs: I, imageId: string, step: StepContext): Promise<ImageObservation> {
+        return waitForImage(inputs.region, imageId, {
+            timeoutMs: minutes(inputs.imageTimeoutMinutes),
+            onProgress: step.progress,
+            clock: step.clock,
+            timeScale: step.timeScale,
+        });
+    }
+
+    /**
+     * The image this resource stands for: the one the user handed over (adoptImageId), one
+     * found by name that an earlier, interrupted run made (adopted), or a new one.
+     */
+    private async findOrMake(inputs: I, step: StepContext): Promise<{ imageId: string; adopted: boolean }> {
+        const { region, name } = inputs;
+        if (inputs.adoptImageId !== undefined) {
+            if (!(await describeImage(region, inputs.adoptImageId))) {
+                throw new GoldenAmiError(
+                    `golden-ami: adoptImageId ${inputs.adoptImageId} does not exist in ${region}. What to do: check the ID and the region.`,
+                    "InvalidAMIID.NotFound",
+                );
+            }
+            return { imageId: inputs.adoptImageId, adopted: true };
+        }
+        const earlier = await this.earlierImage(inputs);
+        if (earlier) {
+            step.progress(`found ${this.kind.noun} ${earlier} (${name}) from an earlier run; resuming`);
+            return { imageId: earlier, adopted: true };
+        }
+        const making = this.kind.making(inputs);
+        try {
+            const markers = this.markers(inputs);
+            const imageId = await this.kind.make(inputs, { ...inputs.tags, ...markers }, { ...inputs.snapshotTags, ...markers }, step);
+            return { imageId, adopted: false };
+        } catch (err) {
+            if (awsErrorCode(err) === "InvalidAMIName.Duplicate") {
+                // Another attempt made it between our look and our call.
+                const raced = await this.earlierImage(inputs);
+                if (raced) return { imageId: raced, adopted: true };
+            }
+            throw explainAwsError(err, making);
+        }
+    }
+
+    private markers(inputs: I): TagMap {
+        return { [MARKER_TAGS.managedBy]: MANAGED_BY_VALUE, ...this.kind.origin(inputs) };
+    }
+
+    /**
+     * An image of this name that golden-ami made from this origin (to adopt), undefined when
+     * there is none, and an error when the name belongs to an image golden-ami did not make from it.
+     */
+    private async earlierImage(inputs: I): Promise<string | undefined> {
+        const [existing] = await findOwnImagesByName(inputs.region, inputs.name);
+        if (!existing) return undefined;
+        this.kind.refuseExisting?.(existing, inputs);
+        const tags = fromTagList(existing.Tags);
+        if (Object.entries(this.markers(inputs)).every(([k, v]) => tags[k] === v)) return existing.ImageId;
+        throw new GoldenAmiError(
+            `golden-ami: an image named "${inputs.name}" already exists in ${inputs.region} (${existing.ImageId}) and golden-ami did not ${this.kind.originText(inputs)}. ` +
+                `What to do: ${this.kind.foreignAdvice(existing)}`,
+            "ForeignImage",
+        );
+    }
+
+    /**
+     * The shared steps after the image is ready and the kind's own step: an adopted image is
+     * brought to the declared labels; then the distribution (from nothing for a fresh image,
+     * from what is live for an adopted one).
+     */
+    private async completeCreate(inputs: I, imageId: string, ready: ImageObservation, adopted: boolean, extra: Partial<S>, step: StepContext): Promise<S> {
+        const { region } = inputs;
+        let image = ready.image!;
+        let snapshots = ready.snapshots;
+        const snapshotIds = imageSnapshotIds(image);
+        if (adopted) {
+            const live = this.outputs(inputs, image, snapshots, {}, extra);
+            // A handed-over image keeps a description the program does not declare.
+            const description = inputs.adoptImageId !== undefined ? inputs.description ?? live.description : inputs.description;
+            await updateImageLabels(region, imageId, snapshotIds, live, { ...inputs, description });
+        }
+        const distribution = pickDistribution(inputs);
+        if (adopted || hasDistribution(distribution)) {
+            step.progress(`applying the distribution settings of ${this.kind.noun} ${imageId}`);
+            const from = adopted ? await readDistribution(region, imageId, snapshotIds) : {};
+            await applyDistribution(region, imageId, snapshotIds, from, distribution);
+        }
+        if (adopted) {
+            image = (await describeImage(region, imageId)) ?? image;
+            snapshots = await describeSnapshots(region, snapshotIds);
+        }
+        return this.outputs(inputs, image, snapshots, distribution, extra);
+    }
+
+    /**
+     * State from the inputs and the live image. Create, update and read all use it, so a
+     * refresh right after a create reports no change. `distribution` is what is live
+     * (create/update: the inputs just applied; read: reconciled with state).
+     */
+    private outputs(inputs: I, image: Image, snapshots: Snapshot[], distribution: DistributionArgs, extra: Partial<S>): S {
+        const snapshotIds = imageSnapshotIds(image);
+        const firstSnapshot = snapshots.find((s) => s.SnapshotId === snapshotIds[0]);
+        const shared: ImageState = {
+            ...withoutDistribution(inputs),
+            ...distribution,
+            name: image.Name ?? inputs.name,
+            description: image.Description || undefined,
+            tags: nonEmpty(withoutMarkerTags(fromTagList(image.Tags))),
+            snapshotTags: firstSnapshot ? nonEmpty(withoutMarkerTags(fromTagList(firstSnapshot.Tags))) : inputs.snapshotTags,
+            ...imageFacts(image),
+        };
+        return clean(this.kind.outputs(shared, inputs, image, extra));
+    }
+
+    /** State recorded for an image that exists but is not ready yet (no distribution: applied once ready). */
+    private pendingState(inputs: I, imageId: string, state: string): S {
+        return clean({
+            ...withoutDistribution(inputs),
+            ...this.kind.pending?.(inputs),
+            imageId,
+            snapshotIds: [],
+            state,
+            complete: false,
+            blockDeviceMappings: [],
+        } as unknown as S);
+    }
+
+    /**
+     * Inputs as recorded in state (for read/refresh), with the name only the image knows.
+     * Stored values pass through as they are (no defaults invented), so a refresh reports no change.
+     */
+    private inputsFromState(props: S, image: Image): I {
+        const state = (this.kind.asInputs?.(props) ?? props) as Record<string, unknown>;
+        const inputs: Record<string, unknown> = { ...pickDistribution(props) };
+        for (const key of [...this.kind.replaceKeys, ...this.kind.updateKeys, "region", "adoptImageId", "resourceUrn"]) {
+            if (state[key] !== undefined) inputs[key] = state[key];
+        }
+        inputs.name = image.Name ?? props.name;
+        return inputs as unknown as I;
+    }
+}
+
+/** The value, else the default region; a failure when there is none. */
+export function defaulted(c: Checker, property: string, value: unknown): unknown {
+    if (value !== undefined) return value;
+    try {
+        return defaultRegion();
+    } catch (err) {
+        c.fail(property, (err as Error).message);
+        return undefined;
+    }
+}

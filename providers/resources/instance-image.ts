@@ -1,0 +1,70 @@
+/**
+ * InstanceImage, the program-side resource: an AMI made from an EC2 instance — stopped
+ * first (data integrity), imaged, and waited for until the image is available and every EBS
+ * snapshot behind it has completed. The provider side is lifecycle/instance-image.ts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { AfterImage, BuilderReadiness, ImageBlockDevice } from "../core/options";
+import { ImageResource, ImageResourceArgs } from "./image-resource";
+
+export type { AfterImage, ImageBlockDevice } from "../core/options";
+
+/** Arguments of an {@link InstanceImage}; the shared ones ({@link ImageResourceArgs}, distribution included) are changed in place. */
+export interface InstanceImageArgs extends ImageResourceArgs {
+    /** The instance to image (`i-...`). It is stopped first unless `stopBeforeImage` is false. Changing it makes a new image. */
+    instanceId: pulumi.Input<string>;
+    /**
+     * Region of the instance and the image. Default: the stack's `aws:region`, else
+     * `AWS_REGION` / `AWS_DEFAULT_REGION`. Changing it makes a new image.
+     */
+    region?: pulumi.Input<string>;
+    /**
+     * AMI name (3-128 characters of letters, digits and `( ) [ ] space . / - ' @ _`; unique per
+     * region and account). Default: the resource name plus a hash of what defines the image,
+     * so a retried create finds the image it already made, and a rebuild gets a new name.
+     * Changing it makes a new image.
+     */
+    name?: pulumi.Input<string>;
+    /** Overrides of the instance's block devices in the image: leave out or resize volumes. Changing them makes a new image. */
+    blockDeviceMappings?: pulumi.Input<pulumi.Input<ImageBlockDevice>[]>;
+    /**
+     * Stop the instance before imaging (default true): the only way to get a consistent file
+     * system. `false` images the running instance with NoReboot — crash-consistent only, like
+     * pulling the power cord. Changing it makes a new image.
+     */
+    stopBeforeImage?: pulumi.Input<boolean>;
+    /** The instance's state once the image exists: `"stopped"` (default) or `"running"` (started again). */
+    afterImage?: pulumi.Input<AfterImage>;
+    /**
+     * Wait, before imaging, until the builder is done customising: `"stopped"` = until it
+     * powers itself off at the end of its user data (`shutdown -h now` with shutdown behaviour
+     * "stop"); `"status-ok"` = until it runs with both status checks passed; `"none"` (default) =
+     * image it as it is. On timeout the error shows the tail of its console output.
+     */
+    waitForBuilder?: pulumi.Input<BuilderReadiness>;
+    /** How long the builder may take to become ready (`waitForBuilder`), in minutes. Default 30. */
+    provisioningTimeoutMinutes?: pulumi.Input<number>;
+    /** How long stopping (or starting) the instance may take, in minutes. Default 10. */
+    stopTimeoutMinutes?: pulumi.Input<number>;
+}
+
+/**
+ * An AMI made from an EC2 instance: stopped first (unless told otherwise), imaged, and
+ * waited for until the image is available and every snapshot has completed.
+ *
+ * @example
+ * const image = new InstanceImage("web-golden", {
+ *     instanceId: builder.id,
+ *     tags: { team: "platform" },
+ * });
+ * export const amiId = image.imageId;
+ */
+export class InstanceImage extends ImageResource {
+    /** The instance the image was made from. */
+    declare public readonly sourceInstanceId: pulumi.Output<string>;
+
+    constructor(name: string, args: InstanceImageArgs, opts?: pulumi.CustomResourceOptions) {
+        // blockDeviceMappings is an input (overrides) and an output (the image's mappings).
+        super("InstanceImage", name, args, { ...args, blockDeviceMappings: args.blockDeviceMappings, sourceInstanceId: undefined }, opts);
+    }
+}
