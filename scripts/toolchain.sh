@@ -83,11 +83,6 @@ ga_ensure_toolchain() {
     command -v pulumi-language-nodejs >/dev/null 2>&1 || export PATH="$GA_REPO_ROOT/scripts/language-host:$PATH"
     export PATH="$GA_REPO_ROOT/node_modules/@pulumi/pulumi:$PATH"
   fi
-  # Dynamic providers load their implementation as `golden-ami/dist/...` (see
-  # providers/shim.ts); inside this repository that name resolves through NODE_PATH.
-  mkdir -p "$GA_REPO_ROOT/.ga/node-path"
-  ln -sfn "$GA_REPO_ROOT" "$GA_REPO_ROOT/.ga/node-path/golden-ami"
-  export NODE_PATH="$GA_REPO_ROOT/.ga/node-path${NODE_PATH:+:$NODE_PATH}"
   export PULUMI_HOME="${PULUMI_HOME:-$GA_REPO_ROOT/.ga/pulumi-home}"
   export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$GA_REPO_ROOT/.ga/state}"
   mkdir -p "$PULUMI_HOME" "${PULUMI_BACKEND_URL#file://}"
