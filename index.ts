@@ -73,12 +73,10 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GoldenImage, GoldenImageBuilderArgs, GoldenImageCopyArgs, GoldenImageDistribution, Readiness } from "./components/golden-image";
 import { goldenImageFromStack } from "./components/consumer";
+import { checkedProgramConfig, Mode } from "./components/program-config";
 import { resolveRegion } from "./components/base-image";
 import { AfterImage, ImageBlockDevice } from "./providers/core/options";
 import { ImageCopy } from "./providers/resources/image-copy";
-
-type Mode = "build" | "regional" | "consumer";
-const MODES: readonly Mode[] = ["build", "regional", "consumer"];
 
 const config = new pulumi.Config("golden-ami");
 
@@ -217,20 +215,9 @@ function consumer(): Record<string, pulumi.Output<unknown>> {
 }
 
 function main(): Record<string, pulumi.Output<unknown>> {
-    const mode = config.require("mode") as Mode;
-    switch (mode) {
-        case "build":
-            return build();
-        case "regional":
-            return regional();
-        case "consumer":
-            return consumer();
-        default:
-            throw new pulumi.RunError(
-                `golden-ami:mode must be one of ${MODES.join(", ")}, not ${JSON.stringify(mode)}: ` +
-                    `pulumi config set golden-ami:mode build`,
-            );
-    }
+    // Every golden-ami:* key is checked first: a typo is an error, not a setting silently ignored.
+    const modes: Record<Mode, () => Record<string, pulumi.Output<unknown>>> = { build, regional, consumer };
+    return modes[checkedProgramConfig()]();
 }
 
 export = main();
