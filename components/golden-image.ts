@@ -250,7 +250,11 @@ export function validateGoldenImageArgs(name: string, args: GoldenImageArgs, bui
     for (const region of args.copyToRegions ?? []) {
         if (typeof region !== "string") fail(`"${name}": copyToRegions must list region names, got ${JSON.stringify(region)}.`);
         const problem = regionProblem(region);
-        if (problem) fail(`"${name}": copyToRegions: ${problem}.`);
+        if (problem) {
+            // An AZ of the build region is the commonest mistake: the image is there already.
+            const zoneOfBuild = buildRegion !== undefined && region.startsWith(buildRegion) && region !== buildRegion;
+            fail(`"${name}": copyToRegions: ${problem}${zoneOfBuild ? `; and ${buildRegion} is the build region, which needs no copy: remove it` : ""}.`);
+        }
         if (seen.has(region)) fail(`"${name}": copyToRegions lists ${region} twice; remove the duplicate.`);
         if (region === buildRegion) {
             fail(`"${name}": copyToRegions lists ${region}, the build region, which has the image already; remove it.`);

@@ -222,6 +222,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         try {
             extra = await this.kind.finish(inputs, ready.image!, step);
             const outs = await this.completeCreate(inputs, imageId, ready, made.adopted, extra, step);
+            this.reportDone(outs, step);
             return { id: imageId, outs: { ...outs, complete: true } };
         } catch (err) {
             if (theirs) throw err;
@@ -274,6 +275,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             await applyDistribution(region, id, snapshotIds, from, pickDistribution(news));
             const fresh = (await describeImage(region, id)) ?? ready.image!;
             const outs = this.outputs(news, fresh, await describeSnapshots(region, snapshotIds), pickDistribution(news), { ...olds, ...extra });
+            this.reportDone(outs, step);
             return { outs: { ...outs, complete: true } };
         } catch (err) {
             throw explainAwsError(err, `updating ${this.kind.noun} ${id} in ${region}`);
@@ -284,6 +286,12 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         const region = props.region ?? defaultRegion();
         this.ctx.progress(props.resourceUrn)(`deregistering ${this.kind.noun} ${id} and deleting its snapshots`);
         await deleteImageAndSnapshots(region, id, props.snapshotIds ?? []);
+    }
+
+    /** The last line on the resource's row says what is true at the end, not what the wait saw last. */
+    private reportDone(outs: S, step: StepContext): void {
+        const n = outs.snapshotIds.length;
+        step.progress(`${this.kind.noun} ${outs.imageId} ${outs.state}, ${n === 1 ? "its snapshot" : `all ${n} snapshots`} completed`);
     }
 
     private waitReady(inputs: I, imageId: string, step: StepContext): Promise<ImageObservation> {

@@ -4,6 +4,7 @@
  * every AMI has. Each subclass adds its own arguments and outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { regionWarning } from "../core/region";
 import type { ImageBlockDeviceOutput } from "../ec2/images";
 import { DistributionInputs, distributionOutputSlots } from "./distribution-inputs";
 import { ownUrn, providerShim, ProviderKind } from "./shim";
@@ -97,6 +98,7 @@ export abstract class ImageResource extends pulumi.dynamic.Resource {
      *              present, as undefined, to be read back)
      */
     protected constructor(kind: ProviderKind, name: string, args: ImageResourceArgs, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+        ImageResource.warnAbout(name, args, opts);
         super(
             shimFor(kind),
             name,
@@ -121,5 +123,19 @@ export abstract class ImageResource extends pulumi.dynamic.Resource {
             "golden-ami",
             kind,
         );
+    }
+
+    /** Warnings the inputs alone show: a region the SDK does not list, customTimeouts that cannot reach a dynamic provider. */
+    private static warnAbout(name: string, args: ImageResourceArgs, opts: pulumi.CustomResourceOptions | undefined): void {
+        for (const region of [args.region, (args as { sourceRegion?: unknown }).sourceRegion]) {
+            const warning = typeof region === "string" ? regionWarning(region) : undefined;
+            if (warning) pulumi.log.warn(`${name}: ${warning}`);
+        }
+        if (opts?.customTimeouts) {
+            pulumi.log.warn(
+                `${name}: customTimeouts are not passed to dynamic providers, so golden-ami cannot honour them; ` +
+                    "use the resource's own timeouts instead (imageTimeoutMinutes; for an InstanceImage also stopTimeoutMinutes and provisioningTimeoutMinutes)",
+            );
+        }
     }
 }

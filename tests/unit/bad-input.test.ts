@@ -56,7 +56,7 @@ const ROWS: BadInput[] = [
     // --- regions ---------------------------------------------------------------------------
     { route: "InstanceImage", what: "availability zone as region", input: { region: "us-east-1a" }, property: "region", says: 'is an availability zone, not a region; use "us-east-1"' },
     { route: "InstanceImage", what: "availability zone of another region", input: { region: "eu-west-2c" }, property: "region", says: 'use "eu-west-2"' },
-    { route: "InstanceImage", what: "unknown region of the right shape", input: { region: "us-north-1" }, property: "region", says: "is not a known AWS region" },
+    { route: "InstanceImage", what: "Local Zone as region", input: { region: "us-west-2-lax-1a" }, property: "region", says: 'is a zone (Local or Wavelength Zone), not a region; use "us-west-2"' },
     { route: "InstanceImage", what: "region without its number", input: { region: "us-east" }, property: "region", says: "is not an AWS region name" },
     { route: "InstanceImage", what: "region in upper case", input: { region: "US-EAST-1" }, property: "region", says: "is not an AWS region name" },
 
@@ -118,7 +118,7 @@ const ROWS: BadInput[] = [
     { route: "ImageCopy", what: "snapshot ID as the source image", input: { sourceImageId: SNAPSHOT }, property: "sourceImageId", says: "is not a valid image ID" },
     { route: "ImageCopy", what: "source image missing", input: { sourceImageId: undefined }, property: "sourceImageId", says: "sourceImageId is required" },
     { route: "ImageCopy", what: "availability zone as source region", input: { sourceRegion: "us-east-1b" }, property: "sourceRegion", says: 'is an availability zone, not a region; use "us-east-1"' },
-    { route: "ImageCopy", what: "unknown destination region", input: { region: "eu-west-9" }, property: "region", says: "is not a known AWS region" },
+    { route: "ImageCopy", what: "availability zone as destination region", input: { region: "eu-west-1b" }, property: "region", says: 'is an availability zone, not a region; use "eu-west-1": AMIs are regional' },
     { route: "ImageCopy", what: "KMS key as a bare word", input: { kmsKeyId: "my-key" }, property: "kmsKeyId", says: "is not a KMS key ID, key ARN, alias or alias ARN" },
     { route: "ImageCopy", what: "KMS key ID in upper case", input: { kmsKeyId: "1234ABCD-12AB-34CD-56EF-1234567890AB" }, property: "kmsKeyId", says: "is not a KMS key ID" },
     { route: "ImageCopy", what: "KMS key ARN with a malformed key ID", input: { kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/not-a-key" }, property: "kmsKeyId", says: "is not a valid KMS key or alias ARN" },

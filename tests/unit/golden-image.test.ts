@@ -318,7 +318,11 @@ describe("unit: GoldenImage component (Pulumi mocks)", function () {
         assert.throws(() => new GoldenImage("twobase", { builder: { baseImageId: BASE_AMI, baseImage: { ssmParameter: "/x" } } }), /baseImageId or builder.baseImage.*not both/);
         assert.throws(() => new GoldenImage("dup", { existingInstanceId: EXISTING, copyToRegions: ["eu-west-1", "eu-west-1"] }), /eu-west-1 twice/);
         assert.throws(() => new GoldenImage("self", { existingInstanceId: EXISTING, copyToRegions: [BUILD_REGION] }), /the build region/);
-        assert.throws(() => new GoldenImage("az", { existingInstanceId: EXISTING, copyToRegions: ["eu-west-1a"] }), /availability zone/);
+        assert.throws(() => new GoldenImage("az", { existingInstanceId: EXISTING, copyToRegions: ["eu-west-1a"] }), /availability zone, not a region; use "eu-west-1": AMIs are regional/);
+        assert.throws(
+            () => new GoldenImage("buildaz", { existingInstanceId: EXISTING, copyToRegions: [`${BUILD_REGION}b`] }),
+            new RegExp(`launches in every zone of it; and ${BUILD_REGION} is the build region, which needs no copy: remove it`),
+        );
         assert.throws(() => new GoldenImage("ready", { existingInstanceId: EXISTING, readiness: "later" as never }), /readiness must be one of/);
         assert.throws(() => new GoldenImage("kms", { existingInstanceId: EXISTING, copies: { kmsKeyIds: { "eu-west-1": "k" } } }), /not in copyToRegions/);
         await new Promise((resolve) => setImmediate(resolve));

@@ -685,7 +685,7 @@ describe("ImageCopy provider: check", function () {
         ["a snapshot ID as sourceImageId", { sourceImageId: "snap-0123456789abcdef0" }, "sourceImageId", /not a valid image ID/],
         ["an availability zone as region", { region: "eu-west-1a" }, "region", /availability zone, not a region; use "eu-west-1"/],
         ["an availability zone as sourceRegion", { sourceRegion: "us-east-1c" }, "sourceRegion", /use "us-east-1"/],
-        ["an unknown region", { region: "eu-moon-1" }, "region", /not a known AWS region/],
+        ["a Wavelength Zone as region", { region: "us-east-1-wl1-bos-wlz-1" }, "region", /is a zone \(Local or Wavelength Zone\), not a region; use "us-east-1"/],
         ["a region that is no region at all", { region: "ireland" }, "region", /not an AWS region name/],
         ["a KMS key ARN of another region", { encrypted: true, kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }, "kmsKeyId", /is in us-east-1, but the copy is made in eu-west-1; KMS keys are regional/],
         ["a KMS alias ARN of another region", { kmsKeyId: "arn:aws:kms:eu-west-2:123456789012:alias/golden" }, "kmsKeyId", /is in eu-west-2/],

@@ -827,7 +827,7 @@ describe("InstanceImage provider: check", function () {
         ["instanceId of the wrong kind", { instanceId: "ami-0123456789abcdef0" }, "instanceId", /not a valid instance ID/],
         ["missing instanceId", { instanceId: undefined }, "instanceId", /instanceId is required/],
         ["availability zone as region", { region: "us-east-1a" }, "region", /availability zone.*use "us-east-1"/],
-        ["unknown region", { region: "us-moon-1" }, "region", /not a known AWS region/],
+        ["a region name in capitals", { region: "US-EAST-1" }, "region", /not an AWS region name/],
         ["not a region at all", { region: "virginia" }, "region", /not an AWS region name/],
         ["AMI name too short", { name: "ab" }, "name", /"ab" is not a valid AMI name/],
         ["AMI name with a bad character", { name: "web!golden" }, "name", /not a valid AMI name/],

@@ -82,3 +82,25 @@ describe("unit: golden-ami's errors reach the Pulumi CLI as message-only errors"
         assert.equal(err.code, "InvalidArguments");
     });
 });
+
+describe("unit: regions come from the AWS SDK's partition data", function () {
+    const { regionProblem, regionWarning } = require("../../providers/core/region") as typeof import("../../providers/core/region");
+
+    it("accepts every region the SDK lists, including partitions a hand-written list would miss", function () {
+        for (const region of ["us-east-1", "ap-southeast-7", "mx-central-1", "cn-northwest-1", "us-gov-east-1", "eusc-de-east-1"]) {
+            assert.equal(regionProblem(region), undefined, region);
+            assert.equal(regionWarning(region), undefined, region);
+        }
+    });
+
+    it("accepts a well-formed name the SDK does not list, with a warning", function () {
+        assert.equal(regionProblem("eu-moon-1"), undefined);
+        assert.match(regionWarning("eu-moon-1")!, /not a region the installed AWS SDK knows; check the spelling/);
+    });
+
+    it("says what an availability zone, a Local Zone or a non-region is", function () {
+        assert.match(regionProblem("ap-southeast-2b")!, /availability zone, not a region; use "ap-southeast-2": AMIs are regional, and an AMI of ap-southeast-2 launches in every zone of it/);
+        assert.match(regionProblem("us-west-2-lax-1a")!, /a zone \(Local or Wavelength Zone\), not a region; use "us-west-2"/);
+        assert.match(regionProblem("Ireland")!, /not an AWS region name/);
+    });
+});
