@@ -72,7 +72,7 @@ describe("integration: InstanceImage create (emulator)", function () {
         const between = calls.filter((c) => c.action.startsWith("Describe") && c.at > fast.completedAt && c.at < slow.completedAt);
         console.log(`      snapshots done ${fast.completedAt - images[id].createdAt} / ${slow.completedAt - images[id].createdAt} ms after CreateImage; ` +
             `create returned ${returnedAt - slow.completedAt} ms after the slowest; ${between.length} Describe calls in between`);
-        assert.ok(between.length <= 4, `${between.length} Describe calls between the two completions: ${between.map((c) => c.action).join(", ")}`);
+        assert.ok(between.length <= 2, `${between.length} Describe calls between the two completions: ${between.map((c) => c.action).join(", ")}`);
     });
 
     it('waitForBuilder "stopped": waits until the user data powers the builder off, then images it (no StopInstances)', async function () {
