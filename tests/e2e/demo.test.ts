@@ -3,7 +3,23 @@ import * as assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { REPO_ROOT } from "../support/pulumi";
+
+/** The consumer region's own images and its instances, as the demo's emulator holds them. */
+async function consumerRegion(demoDir: string, region: string) {
+    // The demo leaves its emulator running between `npm run demo` and `--destroy`, its address in emulator.json.
+    const { endpoint } = JSON.parse(fs.readFileSync(path.join(demoDir, "emulator.json"), "utf8")) as { endpoint: string };
+    const client = new EC2Client({ region, endpoint, credentials: { accessKeyId: "demo-test", secretAccessKey: "demo-test" } });
+    try {
+        const images = (await client.send(new DescribeImagesCommand({ Owners: ["self"] }))).Images ?? [];
+        const reservations = (await client.send(new DescribeInstancesCommand({}))).Reservations ?? [];
+        const instances = reservations.flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== "terminated");
+        return { images, instances };
+    } finally {
+        client.destroy();
+    }
+}
 
 function demo(args: string[], demoDir: string): { code: number; output: string } {
     const result = spawnSync("bash", [path.join(REPO_ROOT, "scripts", "demo.sh"), ...args], {
@@ -31,7 +47,12 @@ describe("e2e: the demo (npm run demo)", function () {
         }
         const regional = /^  ap-southeast-2\s+(ami-[0-9a-f]+)/m.exec(run.output)![1];
         assert.match(run.output, new RegExp(`consumer consumer-ap-southeast-2 resolved ${regional}`), "the consumer read the regional stack's AMI");
-        assert.match(run.output, /launched identical instances i-[0-9a-f]+ and i-[0-9a-f]+ in ap-southeast-2a and ap-southeast-2b/);
+        // The consumer's instances, from the emulator's state: two, from the region's golden AMI, one per zone.
+        const { images, instances } = await consumerRegion(demoDir, "ap-southeast-2");
+        assert.deepEqual(images.map((i) => i.ImageId), [regional], "the region's only image is the regional stack's copy");
+        assert.equal(instances.length, 2, `instances in ap-southeast-2: ${instances.map((i) => i.InstanceId).join(", ")}`);
+        assert.deepEqual(instances.map((i) => i.ImageId), [regional, regional], "launched from the golden AMI");
+        assert.deepEqual(instances.map((i) => i.Placement?.AvailabilityZone).sort(), ["ap-southeast-2a", "ap-southeast-2b"]);
 
         const destroyed = demo(["--destroy"], demoDir);
         assert.equal(destroyed.code, 0, destroyed.output);

@@ -75,10 +75,14 @@ describe("e2e: no secret in state, no public image unless asked", function () {
             config: { "aws:region": REGION, instanceId, tags: JSON.stringify({ team: "platform" }) },
         });
         try {
+            await emulator.resetCalls(); // the set-up above signed with the emulator's own test key
             const up = await stack.up();
             assert.equal(up.code, 0, up.stdout + up.stderr);
-            // The credentials were really the ones used (the emulator saw requests, and the up did not fall back to others).
-            assert.ok((await emulator.calls()).calls.some((c) => c.action === "CreateImage" && c.status === 200));
+            // The random credentials were really the ones used: the emulator saw the image made,
+            // and every EC2 call of the up was signed with the random access key ID (none fell back to other credentials).
+            const { calls } = await emulator.calls();
+            assert.ok(calls.some((c) => c.action === "CreateImage" && c.status === 200), "the up made the image");
+            assert.deepEqual([...new Set(calls.map((c) => c.accessKeyId))], [credentials.AWS_ACCESS_KEY_ID], "access key IDs that signed the up's calls");
 
             const needles: Array<[string, string]> = [
                 ...Object.entries(credentials).map(([k, v]): [string, string] => [k, v]),

@@ -38,6 +38,23 @@ describe("emulator: call log", function () {
         for (let i = 1; i < calls.length; i++) assert.ok(calls[i].at >= calls[i - 1].at);
     });
 
+    it("records the access key ID that signed each call (SigV4 Authorization header)", async function () {
+        await emulator.resetCalls();
+        const other = new ec2.EC2Client({
+            region: "us-east-1",
+            endpoint: emulator.endpoint,
+            credentials: { accessKeyId: "AKIAOTHERKEY0000TEST", secretAccessKey: "other" },
+        });
+        try {
+            await emulator.ec2("us-east-1").send(new ec2.DescribeRegionsCommand({}));
+            await other.send(new ec2.DescribeRegionsCommand({}));
+        } finally {
+            other.destroy();
+        }
+        const { calls } = await emulator.calls();
+        assert.deepEqual(calls.map((c) => c.accessKeyId), ["testing", "AKIAOTHERKEY0000TEST"]);
+    });
+
     it("records each created or copied image with kind, region, createdAt and availableAt", async function () {
         await emulator.resetCalls();
         const instanceId = await emulator.launchInstance("us-east-1");

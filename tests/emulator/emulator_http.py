@@ -5,7 +5,8 @@ in a WSGI middleware that wraps moto's own application instead of inside moto's
 models. The middleware reads the action from the (form-encoded) EC2 request and
 the region from the SigV4 credential scope, can answer HTTP 503
 RequestLimitExceeded exactly as EC2 does before moto ever sees the call, and
-records every EC2 call with its final HTTP status. Requests under
+records every EC2 call with its final HTTP status and the access key ID that signed it
+(so a test can tell which credentials a program really used). Requests under
 /_golden-ami/ are the control API and are never forwarded to moto nor logged.
 """
 
@@ -27,15 +28,16 @@ _CREDENTIAL_RE = re.compile(r"Credential=([^,\s]+)")
 StartResponse = Callable[..., Any]
 
 
-def _scope(environ: dict[str, Any]) -> tuple[str, str] | None:
-    """(service, region) from 'AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request'."""
+def _scope(environ: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(service, region, access key ID) from
+    'AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request'."""
     match = _CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
     if not match:
         return None
     parts = match.group(1).split("/")
     if len(parts) != 5:
         return None
-    return parts[3].lower(), parts[2]
+    return parts[3].lower(), parts[2], parts[0]
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -102,12 +104,12 @@ class GoldenAmiMiddleware:
         if scope is None or scope[0] != "ec2":
             return self.app(environ, start_response)
 
-        region = scope[1]
+        region, access_key_id = scope[1], scope[2]
         at = now_ms()
         action = _action(environ, _read_body(environ))
         if STATE.should_throttle(action):
             body = request_limit_exceeded_body()
-            STATE.record_call(action, region, at, True, 503)
+            STATE.record_call(action, region, at, True, 503, access_key_id)
             start_response(
                 "503 Service Unavailable",
                 [("Content-Type", "text/xml;charset=UTF-8"), ("Content-Length", str(len(body)))],
@@ -123,9 +125,9 @@ class GoldenAmiMiddleware:
         try:
             result = self.app(environ, recording_start_response)
         except Exception:
-            STATE.record_call(action, region, at, False, 500)
+            STATE.record_call(action, region, at, False, 500, access_key_id)
             raise
-        STATE.record_call(action, region, at, False, seen.get("status", 500))
+        STATE.record_call(action, region, at, False, seen.get("status", 500), access_key_id)
         return result
 
     def _control(

@@ -12,9 +12,12 @@ the objects when a describe call reads them: there are no background threads.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
 import math
+import re
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -33,7 +36,7 @@ from moto.ec2.exceptions import (
 )
 from moto.ec2.models.amis import Ami, AmiBackend
 from moto.ec2.models.elastic_block_store import Snapshot
-from moto.ec2.models.instances import Instance, InstanceBackend, InstanceState
+from moto.ec2.models.instances import Instance, InstanceBackend, InstanceState, StateReason
 from moto.ec2.responses.amis import AmisResponse
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.ec2.responses.instances import InstanceResponse
@@ -69,7 +72,69 @@ def _instance_state_get(self: Instance) -> InstanceState:
         if time.time() < deadline:
             return interim
         data["_ga_transition"] = None
+    stop_at = data.get("_ga_self_stop_at")
+    if stop_at is not None and time.time() >= stop_at:
+        data["_ga_self_stop_at"] = None
+        _power_off(self, stop_at)
+        return _instance_state_get(self)
     return data.get("_ga_state")  # type: ignore[return-value]
+
+
+# A builder's user data ends with one of these when it powers the instance off itself.
+_SHUTDOWN_LINE = re.compile(
+    r"^(sudo\s+)?(shutdown(?!.*(\s-r\b|--reboot))(\s.*)?|poweroff(\s.*)?|halt(\s.*)?|init\s+0|systemctl\s+(poweroff|halt)(\s.*)?)$"
+)
+
+
+def _ends_with_shutdown(user_data: Any) -> bool:
+    """Whether the last command of the user data script powers the instance off."""
+    if user_data is None:
+        return False
+    raw = user_data.as_bytes() if hasattr(user_data, "as_bytes") else str(user_data).encode()
+    try:
+        text = base64.b64decode(raw).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return False
+    lines = [line.strip() for line in text.splitlines()]
+    commands = [line for line in lines if line and not line.startswith("#")]
+    return bool(commands) and bool(_SHUTDOWN_LINE.match(commands[-1]))
+
+
+def _begin_running(instance: Instance, running_at: float) -> None:
+    """The instance runs from `running_at`: its status checks initialize from then on."""
+    instance.__dict__["_ga_status_ok_at"] = running_at + STATE.timing("statusInitializing")
+
+
+def _power_off(instance: Instance, at: float) -> None:
+    """The user data's shutdown ran at `at`: stopping, then stopped (shutdown behaviour "stop",
+    the only one golden-ami's builders use; "terminate" is not emulated and is never scheduled)."""
+    _orig_instance_stop(instance)
+    instance._reason = f"Client.InstanceInitiatedShutdown ({time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(at))})"
+    instance.state_reason = StateReason(
+        "Client.InstanceInitiatedShutdown: Instance initiated shutdown", "Client.InstanceInitiatedShutdown"
+    )
+    stopping = STATE.timing("instanceStopping")
+    if at + stopping > time.time():
+        instance.__dict__["_ga_transition"] = (at + stopping, InstanceState("stopping", 64))
+
+
+def _status_check(instance: Instance, check: str) -> dict[str, Any]:
+    """DescribeInstanceStatus's view of one check: `initializing` for statusInitializing
+    seconds after the instance runs, then `ok`, or `impaired` for a check failNext marked."""
+    if instance.state_code != 16:
+        return {"Status": "not-applicable"}
+    now = time.time()
+    data = instance.__dict__
+    ok_at = data.get("_ga_status_ok_at") or 0.0
+    if now < ok_at:
+        return {"Status": "initializing", "Details": [{"Name": "reachability", "Status": "initializing"}]}
+    if data.get("_ga_impaired") == check:
+        return {
+            "Status": "impaired",
+            "Details": [{"Name": "reachability", "Status": "failed",
+                         "ImpairedSince": datetime.fromtimestamp(ok_at, tz=timezone.utc)}],
+        }
+    return {"Status": "ok", "Details": [{"Name": "reachability", "Status": "passed"}]}
 
 
 def _instance_state_set(self: Instance, value: InstanceState) -> None:
@@ -93,7 +158,20 @@ _orig_backend_stop = InstanceBackend.stop_instances
 
 def _instance_init(self: Instance, *args: Any, **kwargs: Any) -> None:
     _orig_instance_init(self, *args, **kwargs)
-    _begin_transition(self, STATE.timing("instancePending"), "pending", 0)
+    pending = STATE.timing("instancePending")
+    _begin_transition(self, pending, "pending", 0)
+    running_at = time.time() + pending
+    _begin_running(self, running_at)
+    user_data_seconds = STATE.timing_if_set("userDataSeconds")
+    if (
+        user_data_seconds is not None
+        and self.instance_initiated_shutdown_behavior == "stop"
+        and _ends_with_shutdown(self.user_data)
+    ):
+        self.__dict__["_ga_self_stop_at"] = running_at + user_data_seconds
+    failure = STATE.take_fail_next("status")
+    if failure:
+        self.__dict__["_ga_impaired"] = failure["check"]
 
 
 def _instance_start(self: Instance) -> InstanceState:
@@ -102,7 +180,9 @@ def _instance_start(self: Instance) -> InstanceState:
         return visible  # AWS: starting a running instance is a no-op
     self.__dict__["_ga_transition"] = None
     _orig_instance_start(self)
-    _begin_transition(self, STATE.timing("instanceStarting", "instancePending"), "pending", 0)
+    starting = STATE.timing("instanceStarting", "instancePending")
+    _begin_transition(self, starting, "pending", 0)
+    _begin_running(self, time.time() + starting)
     return visible
 
 
@@ -111,6 +191,7 @@ def _instance_stop(self: Instance) -> InstanceState:
     if visible.name in ("stopped", "stopping"):
         return visible  # AWS: stopping a stopped instance is a no-op
     self.__dict__["_ga_transition"] = None
+    self.__dict__["_ga_self_stop_at"] = None  # user data runs at first boot only
     _orig_instance_stop(self)
     _begin_transition(self, STATE.timing("instanceStopping"), "stopping", 64)
     return visible
@@ -119,6 +200,7 @@ def _instance_stop(self: Instance) -> InstanceState:
 def _instance_terminate(self: Instance) -> InstanceState:
     visible = copy.copy(self._state)
     self.__dict__["_ga_transition"] = None
+    self.__dict__["_ga_self_stop_at"] = None
     _orig_instance_terminate(self)
     return visible
 
@@ -345,26 +427,47 @@ def _split_tag_specifications(specs: list[dict[str, Any]] | None) -> tuple[dict[
 
 
 def _schedule_image(
-    ami: Ami, snapshots: list[Snapshot], pending: float, snapshot_seconds: float,
-    failure: dict[str, str] | None,
+    ami: Ami, snapshots: list[Snapshot], pending: float, failure: dict[str, str] | None,
 ) -> tuple[float, float]:
+    """Starts the image's snapshots, each with the duration its volume takes
+    (STATE.snapshot_seconds), and makes the image available when the slowest has completed."""
     created = time.time()
+    slowest = 0.0
     for snapshot in snapshots:
-        _start_snapshot(snapshot, created, snapshot_seconds)
-    ready = created + max(pending, snapshot_seconds if snapshots else 0.0)
+        seconds = STATE.snapshot_seconds(pending, snapshot.volume_size)
+        _start_snapshot(snapshot, created, seconds)
+        slowest = max(slowest, seconds)
+    ready = created + max(pending, slowest)
     ami.__dict__["_ga_available_at"] = ready if ready > created else None
     if failure:
         ami.__dict__["_ga_failure"] = {"Code": failure["code"], "Message": failure["message"]}
     return created, ready
 
 
-def _record_image(ami: Ami, kind: str, region: str, created: float, ready: float, **extra: Any) -> None:
+def _snapshot_records(snapshots: list[Snapshot]) -> dict[str, dict[str, Any]]:
+    """When each snapshot of an image completes, for the call log's image record."""
+    records = {}
+    for snapshot in snapshots:
+        started = snapshot.__dict__["_ga_started_at"]
+        ready_at = snapshot.__dict__.get("_ga_ready_at") or started
+        records[snapshot.id] = {
+            "volumeSize": snapshot.volume_size,
+            "startedAt": int(started * 1000),
+            "completedAt": int(ready_at * 1000),
+        }
+    return records
+
+
+def _record_image(
+    ami: Ami, kind: str, region: str, created: float, ready: float, snapshots: list[Snapshot], **extra: Any
+) -> None:
     event = {
         "kind": kind,
         "region": region,
         "createdAt": int(created * 1000),
         "availableAt": int(ready * 1000),
         "state": "failed" if ami.__dict__.get("_ga_failure") else "available",
+        "snapshots": _snapshot_records(snapshots),
     }
     event.update(extra)
     STATE.record_image(ami.id, event)
@@ -469,15 +572,12 @@ def _create_image(
     ami.__dict__["_ga_no_reboot"] = bool(no_reboot)
     ami.add_tags(image_tags)
     pending = STATE.timing("imagePending")
-    snapshot_seconds = STATE.timing_if_set("snapshotSeconds")
     failure = STATE.take_fail_next("create")
-    created, ready = _schedule_image(
-        ami, snapshots, pending, pending if snapshot_seconds is None else snapshot_seconds, failure
-    )
+    created, ready = _schedule_image(ami, snapshots, pending, failure)
     self.amis[ami_id] = ami
     # NoReboot=false reboots a running instance in AWS; a reboot has no visible
     # state, so the instance is left as is and the choice is recorded.
-    _record_image(ami, "create", self.region_name, created, ready,
+    _record_image(ami, "create", self.region_name, created, ready, snapshots,
                   noReboot=bool(no_reboot), instanceId=instance_id)
     return ami
 
@@ -614,14 +714,13 @@ def _copy_image_locked(
         ami.add_tags({t["key"]: t["value"] for t in source.get_tags() if not t["key"].startswith("aws:")})
     ami.add_tags(image_tags)
     pending = STATE.timing("copyPending")
-    snapshot_seconds = STATE.timing_if_set("snapshotSeconds")
     failure = STATE.take_fail_next("copy")
-    created, ready = _schedule_image(
-        ami, snapshots, pending, pending if snapshot_seconds is None else snapshot_seconds, failure
-    )
+    created, ready = _schedule_image(ami, snapshots, pending, failure)
     self.amis[ami_id] = ami
-    _record_image(ami, "copy", self.region_name, created, ready,
-                  sourceImageId=source_image_id, sourceRegion=source_region)
+    _record_image(ami, "copy", self.region_name, created, ready, snapshots,
+                  sourceImageId=source_image_id, sourceRegion=source_region,
+                  copyImageTags=bool(copy_image_tags),
+                  completionDurationMinutes=int(completion_minutes) if completion_minutes else None)
     return ami
 
 
@@ -821,6 +920,8 @@ def apply() -> None:
     Instance.stop = _instance_stop  # type: ignore[method-assign]
     Instance.terminate = _instance_terminate  # type: ignore[method-assign]
     Instance.setup_defaults = _instance_setup_defaults  # type: ignore[method-assign]
+    Instance.instance_status = property(lambda self: _status_check(self, "instance"))  # type: ignore[assignment]
+    Instance.system_status = property(lambda self: _status_check(self, "system"))  # type: ignore[assignment]
     InstanceBackend.start_instances = _backend_start_instances  # type: ignore[method-assign]
     InstanceBackend.stop_instances = _backend_stop_instances  # type: ignore[method-assign]
     InstanceResponse.stop_instances = _response_stop_instances  # type: ignore[method-assign]

@@ -27,6 +27,9 @@ TIMING_KEYS = (
     "imagePending",  # CreateImage / RegisterImage: pending -> available
     "copyPending",  # CopyImage: pending -> available
     "snapshotSeconds",  # image snapshots: 0% -> 100% (default: the image's pending time)
+    "snapshotSecondsPerGiB",  # added to each snapshot's duration per GiB of its volume (default 0)
+    "userDataSeconds",  # user data ending in a shutdown command powers the instance off this long after it runs (unset: never)
+    "statusInitializing",  # status checks read `initializing` this long after the instance runs (default 0)
 )
 
 DEFAULT_FAIL_CODE = "Server.InternalError"
@@ -77,11 +80,21 @@ def _parse_throttle(value: Any) -> dict[str, Any] | None:
     return {"fraction": float(fraction), "actions": actions, "seed": seed}
 
 
+STATUS_CHECKS = ("instance", "system")
+
+
 def _parse_fail_next(value: Any) -> dict[str, str] | None:
     if value is None:
         return None
+    if isinstance(value, dict) and value.get("kind") == "status":
+        check = value.get("check") or "instance"
+        if check not in STATUS_CHECKS:
+            raise ConfigError(f"failNext.check must be one of {', '.join(STATUS_CHECKS)}")
+        return {"kind": "status", "check": check}
     if not isinstance(value, dict) or value.get("kind") not in ("create", "copy"):
-        raise ConfigError('failNext must be {"kind": "create"|"copy", "code"?, "message"?}')
+        raise ConfigError(
+            'failNext must be {"kind": "create"|"copy", "code"?, "message"?} or {"kind": "status", "check"?}'
+        )
     return {
         "kind": value["kind"],
         "code": str(value.get("code") or DEFAULT_FAIL_CODE),
@@ -176,6 +189,15 @@ class EmulatorState:
         with self._lock:
             return self._timing.get(key)
 
+    def snapshot_seconds(self, image_pending: float, volume_gib: float) -> float:
+        """How long one snapshot of an image takes: `snapshotSeconds` (default: the image's
+        pending time) plus `snapshotSecondsPerGiB` for each GiB of its volume. EC2 copies a
+        volume's blocks, so a big volume's snapshot completes after a small one's: the durations
+        of one image's snapshots differ, and "every snapshot" is not "the first"."""
+        with self._lock:
+            base = self._timing.get("snapshotSeconds", image_pending)
+            return base + self._timing.get("snapshotSecondsPerGiB", 0.0) * max(0.0, float(volume_gib or 0))
+
     # ---- faults --------------------------------------------------------
     def should_throttle(self, action: str) -> bool:
         """One draw per eligible call, so a seeded run is reproducible."""
@@ -196,10 +218,13 @@ class EmulatorState:
             return None
 
     # ---- call log ------------------------------------------------------
-    def record_call(self, action: str, region: str, at: int, throttled: bool, status: int) -> None:
+    def record_call(
+        self, action: str, region: str, at: int, throttled: bool, status: int, access_key_id: str = ""
+    ) -> None:
         with self._lock:
             self._calls.append(
-                {"action": action, "region": region, "at": at, "throttled": throttled, "status": status}
+                {"action": action, "region": region, "at": at, "throttled": throttled, "status": status,
+                 "accessKeyId": access_key_id}
             )
 
     def record_image(self, image_id: str, event: dict[str, Any]) -> None:

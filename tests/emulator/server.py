@@ -10,12 +10,12 @@ prints one line ``golden-ami-emulator listening on http://127.0.0.1:PORT`` when
 it accepts connections. It never edits site-packages.
 
 Extensions (each proven by a test in tests/emulator/*.test.ts):
-1. Time: instances pass through pending/stopping, images through pending, image snapshots through pending with rising progress, from per-run durations (GA_EMULATOR_TIMING or the control API; default 0 = moto's instant behaviour).
+1. Time: instances pass through pending/stopping, images through pending, image snapshots through pending with rising progress for a duration that grows with their volume's size, builders whose user data ends in a shutdown power themselves off, status checks initialize, from per-run durations (GA_EMULATOR_TIMING or the control API; default 0 = moto's instant behaviour).
 2. CreateImage: snapshot TagSpecifications, NoReboot recorded, BlockDeviceMappings (NoDevice drops a volume, VolumeSize resizes it), one snapshot per instance volume, AWS errors for bad instance states and duplicate names.
 3. CopyImage: Encrypted/KmsKeyId, CopyImageTags, image+snapshot TagSpecifications, idempotent ClientToken, SnapshotCopyCompletionDurationMinutes, SourceImageId/SourceImageRegion.
 4. Image lifecycle: Enable/DisableImageDeprecation, Enable/DisableImageDeregistrationProtection (DeregisterImage refused while protected), DeregisterImage DeleteAssociatedSnapshots.
-5. Faults: a seeded fraction of EC2 calls (optionally only some actions) answer HTTP 503 RequestLimitExceeded; failNext makes the next CreateImage or CopyImage end `failed` with a StateReason.
-6. Call log: every EC2 request (action, region, epoch ms, throttled, status) and every created/copied image (kind, region, createdAt, availableAt), readable and resettable.
+5. Faults: a seeded fraction of EC2 calls (optionally only some actions) answer HTTP 503 RequestLimitExceeded; failNext makes the next CreateImage or CopyImage end `failed` with a StateReason, or the next instance fail a status check (impaired).
+6. Call log: every EC2 request (action, region, epoch ms, throttled, status, signing access key ID) and every created/copied image (kind, region, createdAt, availableAt, when each snapshot completes), readable and resettable.
 7. Fidelity fixes: DescribeSnapshots honours OwnerIds ("self" or account IDs); RunInstances gives an instance its AMI's block device mappings; StartInstances on a stopping and StopInstances on a pending instance fail with IncorrectInstanceState; ModifySnapshotAttribute honours the structured CreateVolumePermission Add/Remove form.
 
 Control API (JSON, same port): POST /_golden-ami/config, GET /_golden-ami/config,

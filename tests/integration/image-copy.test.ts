@@ -60,8 +60,19 @@ describe("integration: ImageCopy provider (emulator)", function () {
     }
 
     const dest = (): EC2Client => emulator.ec2(REGION);
-    const image = async (id: string): Promise<Image | undefined> =>
-        (await dest().send(new DescribeImagesCommand({ ImageIds: [id] })).catch(() => ({ Images: [] }))).Images?.[0];
+    /**
+     * The image as EC2 describes it; undefined only when EC2 says it is not there (an empty
+     * answer or InvalidAMIID.NotFound). Any other error (throttling, a bad endpoint) fails the
+     * test instead of passing for "deleted".
+     */
+    async function image(id: string): Promise<Image | undefined> {
+        try {
+            return (await dest().send(new DescribeImagesCommand({ ImageIds: [id] }))).Images?.[0];
+        } catch (err) {
+            if ((err as { name?: string }).name === "InvalidAMIID.NotFound") return undefined;
+            throw err;
+        }
+    }
 
     async function assertNothingLeaked(): Promise<void> {
         const leaks = await leakedSince(emulator, baseline, REGIONS);

@@ -12,11 +12,27 @@ export interface EmulatorTiming {
     imagePending?: number;
     copyPending?: number;
     snapshotSeconds?: number;
+    /** Added to each snapshot's duration per GiB of its volume: an image's snapshots complete at different times. */
+    snapshotSecondsPerGiB?: number;
+    /** An instance whose user data ends in a shutdown command powers itself off this long after it runs (unset: never). */
+    userDataSeconds?: number;
+    /** Status checks read `initializing` this long after an instance runs. */
+    statusInitializing?: number;
 }
 /** A timing update: a number sets a duration, null removes it (back to its default). */
 export type EmulatorTimingUpdate = { [K in keyof EmulatorTiming]?: number | null };
 export interface ThrottleSettings { fraction: number; actions?: string[]; seed?: number; }
-export interface EmulatorCall { action: string; region: string; at: number; throttled: boolean; status: number; }
+export interface EmulatorCall {
+    action: string;
+    region: string;
+    at: number;
+    throttled: boolean;
+    status: number;
+    /** The access key ID that signed the call (from the SigV4 Authorization header). */
+    accessKeyId: string;
+}
+/** When one snapshot of an image started and completes (epoch ms), and its volume's size. */
+export interface EmulatorSnapshotEvent { volumeSize: number; startedAt: number; completedAt: number; }
 export interface EmulatorImageEvent {
     kind: "create" | "copy";
     region: string;
@@ -24,8 +40,21 @@ export interface EmulatorImageEvent {
     availableAt: number;
     /** The state the image settles in once `availableAt` has passed. */
     state?: "available" | "failed";
+    /** snapshot ID → when it completes. */
+    snapshots?: Record<string, EmulatorSnapshotEvent>;
+    /** CreateImage: the NoReboot the request gave, and the instance imaged. */
+    noReboot?: boolean;
+    instanceId?: string;
+    /** CopyImage: the request's CopyImageTags and SnapshotCopyCompletionDurationMinutes (null when not given). */
+    copyImageTags?: boolean;
+    completionDurationMinutes?: number | null;
+    sourceImageId?: string;
+    sourceRegion?: string;
 }
-export interface FailNextSettings { kind: "create" | "copy"; code?: string; message?: string; }
+/** create/copy: the next image of that kind fails; status: the next instance launched fails that status check. */
+export type FailNextSettings =
+    | { kind: "create" | "copy"; code?: string; message?: string }
+    | { kind: "status"; check?: "instance" | "system" };
 
 const SERVER_SCRIPT = path.resolve(__dirname, "..", "emulator", "server.py");
 const PYTHON = process.env.GA_EMULATOR_PYTHON || "python3";
@@ -210,22 +239,33 @@ export class Emulator {
         await this.control("POST", "/moto-api/reset", {});
     }
 
-    /** RunInstances with a default moto Amazon Linux 2 AMI; waits until running. */
-    async launchInstance(region: string, options: { tags?: Record<string, string> } = {}): Promise<string> {
+    /**
+     * RunInstances with a default moto Amazon Linux 2 AMI; waits until running. `userData` is
+     * the script (base64-encoded here); `volumeSizes` gives the instance exactly these EBS
+     * volumes, in GiB: the first at the AMI's root device, the others at /dev/sdf, /dev/sdg, ...
+     */
+    async launchInstance(region: string, options: { tags?: Record<string, string>; userData?: string; volumeSizes?: number[] } = {}): Promise<string> {
         const client = this.ec2(region);
         const images = await client.send(new ec2sdk.DescribeImagesCommand({
             Owners: ["amazon"],
             Filters: [{ Name: "name", Values: ["amzn2-ami-hvm-*"] }],
         }));
-        const imageId = images.Images?.find((image) => image.ImageId)?.ImageId;
+        const image = images.Images?.find((i) => i.ImageId);
+        const imageId = image?.ImageId;
         if (!imageId) throw new Error(`golden-ami emulator: no Amazon Linux 2 AMI in ${region}`);
         const tags = Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+        const devices = [image!.RootDeviceName ?? "/dev/xvda", "/dev/sdf", "/dev/sdg", "/dev/sdh", "/dev/sdi"];
         const run = await client.send(new ec2sdk.RunInstancesCommand({
             ImageId: imageId,
             InstanceType: "t3.micro",
             MinCount: 1,
             MaxCount: 1,
             TagSpecifications: tags.length ? [{ ResourceType: "instance", Tags: tags }] : undefined,
+            UserData: options.userData === undefined ? undefined : Buffer.from(options.userData).toString("base64"),
+            BlockDeviceMappings: options.volumeSizes?.map((size, i) => ({
+                DeviceName: devices[i],
+                Ebs: { VolumeSize: size, VolumeType: "gp3", DeleteOnTermination: true },
+            })),
         }));
         const instanceId = run.Instances?.[0]?.InstanceId;
         if (!instanceId) throw new Error("golden-ami emulator: RunInstances returned no instance");

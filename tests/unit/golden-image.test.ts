@@ -34,9 +34,13 @@ function fakeId(prefix: string): string {
     return `${prefix}-${counter.toString(16).padStart(17, "0")}`;
 }
 
-/** Installs mocks that record every registration; returns the record. */
-async function installMocks(options: { stacks?: StackOutputs; config?: Record<string, string> } = {}): Promise<Registered[]> {
+/** The inputs of every getAvailabilityZones call the program made (since the last installMocks). */
+let zoneQueries: Record<string, unknown>[] = [];
+
+/** Installs mocks that record every registration; returns the record. `zones`: what getAvailabilityZones answers. */
+async function installMocks(options: { stacks?: StackOutputs; config?: Record<string, string>; zones?: string[] } = {}): Promise<Registered[]> {
     const registered: Registered[] = [];
+    zoneQueries = [];
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
@@ -74,7 +78,9 @@ async function installMocks(options: { stacks?: StackOutputs; config?: Record<st
             },
             call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
                 if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones") {
-                    return { names: ["us-east-1a", "us-east-1b", "us-east-1c"], zoneIds: ["use1-az1", "use1-az2", "use1-az3"], id: BUILD_REGION };
+                    zoneQueries.push(args.inputs);
+                    const names = options.zones ?? ["us-east-1a", "us-east-1b", "us-east-1c"];
+                    return { names, zoneIds: names.map((_, i) => `az${i + 1}`), id: BUILD_REGION };
                 }
                 throw new Error(`mock: unexpected call ${args.token}`);
             },
@@ -461,10 +467,25 @@ describe("unit: the top-level program (index.ts) in each mode (Pulumi mocks)", f
         assert.deepEqual(template.inputs.metadataOptions, { httpTokens: "required", httpEndpoint: "enabled" });
         const instances = ofType(registered, AWS_INSTANCE);
         assert.equal(instances.length, 2);
-        assert.deepEqual(instances.map((i) => i.inputs.availabilityZone), ["us-east-1a", "us-east-1b"]);
+        // Only zones that are available are asked for; the two instances go to two different ones of them.
+        assert.deepEqual(zoneQueries.map((q) => q.state), ["available"]);
+        const zones = instances.map((i) => i.inputs.availabilityZone);
+        assert.equal(new Set(zones).size, 2, `two distinct zones: ${zones.join(", ")}`);
         for (const i of instances) assert.equal(i.inputs.launchTemplate.id, template.id);
         assert.equal(out.imageId, "ami-0000000000000000b");
         assert.equal((out.instanceIds as string[]).length, 2);
+    });
+
+    it("consumer mode: more instances than zones go round the first two zones in EC2's order", async () => {
+        const answer = ["eu-west-1c", "eu-west-1a", "eu-west-1b"]; // not sorted: the order is EC2's, kept
+        const registered = await installMocks({
+            stacks,
+            zones: answer,
+            config: { "aws:region": "eu-west-1", "golden-ami:mode": "consumer", "golden-ami:sourceStack": SOURCE, "golden-ami:instanceCount": "3" },
+        });
+        await resolved(runProgram());
+        const zones = ofType(registered, AWS_INSTANCE).map((i) => i.inputs.availabilityZone);
+        assert.deepEqual(zones, [answer[0], answer[1], answer[0]]);
     });
 
     it("refuses an unknown mode", async () => {
