@@ -4,9 +4,12 @@
 // (snapshotCopyCompletionDurationMinutes) is requested as one and its snapshots say so.
 import * as assert from "node:assert/strict";
 import { CreateImageCommand, CreateTagsCommand, DescribeImagesCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
-import { imageCopyProvider, ImageCopyOutputs } from "../../providers/image-copy";
+import { ImageCopyOutputs } from "../../providers/lifecycle/image-copy";
 import { Emulator } from "../support/emulator";
 import { checkedCreate, useEmulatorEnv } from "../support/provider-calls";
+import { providers } from "../../providers/runtime";
+
+const imageCopyProvider = providers.ImageCopy;
 
 const SOURCE_REGION = "us-east-1";
 const REGION = "eu-west-1";

@@ -7,11 +7,14 @@
 // read the emulator's own records (call log, image and snapshot events), not golden-ami's words.
 import * as assert from "node:assert/strict";
 import { DescribeImagesCommand, DescribeInstancesCommand, Image } from "@aws-sdk/client-ec2";
-import { instanceImageProvider, InstanceImageOutputs } from "../../providers/instance-image";
-import { PartialCreateError } from "../../providers/partial";
+import { InstanceImageOutputs } from "../../providers/lifecycle/instance-image";
+import { PartialCreateError } from "../../providers/lifecycle/partial";
 import { inventory, leakCount, leakedSince } from "../support/audit";
 import { Emulator, EmulatorCall } from "../support/emulator";
 import { checkedCreate, useEmulatorEnv } from "../support/provider-calls";
+import { providers } from "../../providers/runtime";
+
+const instanceImageProvider = providers.InstanceImage;
 
 const REGION = "us-east-1";
 const BUILDER_SCRIPT = "#!/bin/bash\nset -e\nyum install -y nginx\nsystemctl enable nginx\nshutdown -h now\n";

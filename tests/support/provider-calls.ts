@@ -4,7 +4,7 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { resetClients } from "../../providers/ec2/client";
-import { setConfiguredRegion } from "../../providers/ec2/region";
+import { setConfiguredRegion } from "../../providers/core/region";
 import { Emulator } from "./emulator";
 
 /** Points the provider's EC2 clients at the emulator (process env); returns the undo. */
