@@ -115,7 +115,11 @@ export class FakeEc2 {
         { state: "pending", progress: "70%" },
         { state: "completed", progress: "100%" },
     ];
-    /** DescribeImages by name answers nothing this many more times (an image not yet visible by name). */
+    /**
+     * EC2's name index lags: DescribeImages by name answers nothing this many more times, and
+     * until then CreateImage/CopyImage do not see a name taken either (so only a ClientToken
+     * keeps a retried CopyImage from making a second copy).
+     */
     hiddenByName = 0;
     /** Called at CreateImage / CopyImage before it acts (to simulate a racing run). */
     beforeMake?: (action: string, region: string) => void;
@@ -261,6 +265,7 @@ export class FakeEc2 {
     }
 
     private nameTaken(region: string, name: string): FakeImage | undefined {
+        if (this.hiddenByName > 0) return undefined;
         return [...this.images.values()].find((i) => i.region === region && i.name === name && !i.deregistered);
     }
 
