@@ -1,7 +1,9 @@
 /**
  * Test doubles for unit tests that must force a state sequence: a virtual clock (waits
- * finish instantly while "time" advances) and a scripted EC2 client.
+ * finish instantly while "time" advances), stubbed EC2 clients (the fake EC2 itself is
+ * fake-ec2.ts), and the helpers the unit tests share.
  */
+import * as assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
 import { Clock, ProgressFn } from "../../providers/core/context";
 import { ec2Client, resetClients } from "../../providers/ec2/client";
@@ -32,26 +34,38 @@ export interface RecordedCall {
     input: Record<string, any>;
 }
 
-export type Ec2Handler = (action: string, input: Record<string, any>, call: number) => unknown;
+export type Ec2Handler = (action: string, input: Record<string, any>, call: number, region: string) => unknown;
 
 /** An AWS-shaped service error, as the SDK throws it. */
 export function awsError(code: string, message = code, httpStatusCode = 400): Error {
     return Object.assign(new Error(message), { name: code, Code: code, $metadata: { httpStatusCode }, $fault: "client" });
 }
 
+/** The error `p` rejects with; fails the test when it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+    try {
+        await p;
+    } catch (err) {
+        return err as Error;
+    }
+    assert.fail("expected the call to fail");
+}
+
 /**
- * Replaces `send` of the cached EC2 client of `region` with `handler`; a handler that throws
- * makes the call fail. Returns the call log and the undo.
+ * Replaces `send` of the cached EC2 client of each of `regions` with `handler`; a handler
+ * that throws makes the call fail. Returns the call log and the undo.
  */
-export function stubEc2(region: string, handler: Ec2Handler): { calls: RecordedCall[]; restore: () => void } {
+export function stubEc2(regions: string | string[], handler: Ec2Handler): { calls: RecordedCall[]; restore: () => void } {
     resetClients();
     const calls: RecordedCall[] = [];
-    const client = ec2Client(region);
-    (client as unknown as { send: unknown }).send = async (command: { constructor: { name: string }; input: Record<string, any> }) => {
-        const action = command.constructor.name.replace(/Command$/, "");
-        calls.push({ action, input: command.input });
-        return handler(action, command.input, calls.length);
-    };
+    for (const region of typeof regions === "string" ? [regions] : regions) {
+        const client = ec2Client(region);
+        (client as unknown as { send: unknown }).send = async (command: { constructor: { name: string }; input: Record<string, any> }) => {
+            const action = command.constructor.name.replace(/Command$/, "");
+            calls.push({ action, input: command.input });
+            return handler(action, command.input, calls.length, region);
+        };
+    }
     return { calls, restore: resetClients };
 }
 
@@ -61,3 +75,9 @@ export function countByAction(calls: RecordedCall[]): Record<string, number> {
     for (const c of calls) counts[c.action] = (counts[c.action] ?? 0) + 1;
     return counts;
 }
+
+/** The actions called, in order. */
+export const actions = (calls: RecordedCall[]) => calls.map((c) => c.action);
+
+/** The inputs of every call of `action`, in order. */
+export const inputsOf = (calls: RecordedCall[], action: string) => calls.filter((c) => c.action === action).map((c) => c.input);

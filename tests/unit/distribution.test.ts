@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { ec2Client, resetClients } from "../../providers/ec2/client";
 import { applyDistribution, readDistribution } from "../../providers/ec2/distribution";
 import { checkDistribution } from "../../providers/lifecycle/check-distribution";
 import { DistributionArgs, distributionDiff, parseIsoTime } from "../../providers/core/distribution";
 import { GoldenAmiError } from "../../providers/core/errors";
+import { awsError, RecordedCall, rejection, stubEc2 } from "../support/fakes";
 
 const REGION = "us-east-1";
 const IMAGE = "ami-0123456789abcdef0";
@@ -18,30 +18,12 @@ const NOW = Date.parse("2026-01-01T00:00:00Z");
 /** Pulumi's marker for a value unknown at preview, as check/diff receive it. */
 const UNKNOWN: string = pulumi.runtime.unknownValue;
 
-interface Call {
-    /** Command name without the "Command" suffix, e.g. "ModifyImageAttribute". */
-    action: string;
-    input: Record<string, unknown>;
-}
+type Call = RecordedCall;
 type Handler = (action: string, input: Record<string, unknown>) => unknown;
 
-/** Replaces `send` on the cached EC2 client of REGION with a recorder; `restore` puts it back. */
-function stubEc2(handler: Handler = () => ({})): { calls: Call[]; restore: () => void } {
-    const client = ec2Client(REGION);
-    const original = client.send;
-    const calls: Call[] = [];
-    const fake = async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-        const action = command.constructor.name.replace(/Command$/, "");
-        calls.push({ action, input: command.input });
-        return (await handler(action, command.input)) ?? {};
-    };
-    client.send = fake as unknown as typeof client.send;
-    return { calls, restore: () => { client.send = original; } };
-}
-
-/** An error shaped like the SDK's service exceptions (name = AWS code, $metadata present). */
-function awsError(code: string, message: string): Error {
-    return Object.assign(new Error(message), { name: code, $fault: "client", $metadata: { httpStatusCode: 400 } });
+/** The shared EC2 stub on REGION, answering `{}` where the handler has nothing to say. */
+function stubbed(handler: Handler = () => ({})): { calls: Call[]; restore: () => void } {
+    return stubEc2(REGION, async (action, input) => (await handler(action, input)) ?? {});
 }
 
 describe("distribution: checkDistribution", () => {
@@ -191,17 +173,14 @@ describe("distribution: distributionDiff", () => {
 describe("distribution: applyDistribution (stubbed EC2)", () => {
     let stub: { calls: Call[]; restore: () => void } | undefined;
     const apply = async (olds: DistributionArgs, news: DistributionArgs, handler?: Handler): Promise<Call[]> => {
-        stub = stubEc2(handler);
+        stub = stubbed(handler);
         await applyDistribution(REGION, IMAGE, SNAPSHOTS, olds, news);
         return stub.calls;
     };
-    before(() => resetClients());
-    beforeEach(() => resetClients());
     afterEach(() => {
         stub?.restore();
         stub = undefined;
     });
-    after(() => resetClients());
 
     it("makes no call when nothing changed", async () => {
         assert.deepEqual(await apply({}, {}), []);
@@ -313,10 +292,7 @@ describe("distribution: applyDistribution (stubbed EC2)", () => {
             "You can’t publicly share this image because block public access for AMIs is enabled for this account. " +
                 "To publicly share the image, you must call the DisableImageBlockPublicAccess API.",
         );
-        const err = await apply({}, { public: true }, () => { throw refusal; }).then(
-            () => assert.fail("expected an error"),
-            (e: unknown) => e,
-        );
+        const err = await rejection(apply({}, { public: true }, () => { throw refusal; }));
         assert.ok(err instanceof GoldenAmiError);
         assert.equal(err.code, "OperationNotPermitted.ImageBlockPublicAccess");
         assert.match(err.message, /making image ami-0123456789abcdef0 in us-east-1 public failed/);
@@ -326,12 +302,9 @@ describe("distribution: applyDistribution (stubbed EC2)", () => {
     });
 
     it("wraps other AWS errors with what was being done", async () => {
-        const err = await apply({ launchAccounts: [A, B] }, { launchAccounts: [A] }, () => {
+        const err = await rejection(apply({ launchAccounts: [A, B] }, { launchAccounts: [A] }, () => {
             throw awsError("UnauthorizedOperation", "You are not authorized to perform this operation.");
-        }).then(
-            () => assert.fail("expected an error"),
-            (e: unknown) => e,
-        );
+        }));
         assert.ok(err instanceof GoldenAmiError);
         assert.equal(err.code, "UnauthorizedOperation");
         assert.match(err.message, /removing launch permissions \(222222222222\) from image ami-0123456789abcdef0 in us-east-1 failed/);
@@ -341,12 +314,10 @@ describe("distribution: applyDistribution (stubbed EC2)", () => {
 
 describe("distribution: readDistribution (stubbed EC2)", () => {
     let stub: { calls: Call[]; restore: () => void } | undefined;
-    before(() => resetClients());
     afterEach(() => {
         stub?.restore();
         stub = undefined;
     });
-    after(() => resetClients());
 
     const live = (image: Record<string, unknown>, launch: Record<string, unknown>[], volume: Record<string, string[]>): Handler =>
         (action, input) => {
@@ -363,7 +334,7 @@ describe("distribution: readDistribution (stubbed EC2)", () => {
         };
 
     it("reads every setting, sorted and normalised", async () => {
-        stub = stubEc2(
+        stub = stubbed(
             live(
                 { DeprecationTime: "2030-01-01T00:00:00.000Z", DeregistrationProtection: "enabled-without-cooldown" },
                 [{ UserId: B }, { Group: "all" }, { UserId: A }, { OrganizationalUnitArn: OU }, { OrganizationArn: ORG }],
@@ -395,13 +366,13 @@ describe("distribution: readDistribution (stubbed EC2)", () => {
     });
 
     it("leaves out what is empty or off, and asks nothing about snapshots without launch accounts", async () => {
-        stub = stubEc2(live({ DeregistrationProtection: "disabled" }, [], {}));
+        stub = stubbed(live({ DeregistrationProtection: "disabled" }, [], {}));
         assert.deepEqual(await readDistribution(REGION, IMAGE, SNAPSHOTS), {});
         assert.deepEqual(stub.calls.map((c) => c.action).sort(), ["DescribeImageAttribute", "DescribeImages"]);
     });
 
     it("reads shareSnapshots as off when a snapshot lacks an account, and a cooldown as protection off", async () => {
-        stub = stubEc2(
+        stub = stubbed(
             live({ DeregistrationProtection: "disabled-until 2030-01-01T00:00:00.000Z" }, [{ UserId: A }, { UserId: B }], {
                 [SNAPSHOTS[0]]: [A, B],
                 [SNAPSHOTS[1]]: [A],
@@ -411,7 +382,7 @@ describe("distribution: readDistribution (stubbed EC2)", () => {
     });
 
     it("explains a missing image", async () => {
-        stub = stubEc2((action) => {
+        stub = stubbed((action) => {
             if (action === "DescribeImages") throw awsError("InvalidAMIID.NotFound", `The image id '[${IMAGE}]' does not exist`);
             return {};
         });
