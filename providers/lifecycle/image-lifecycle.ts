@@ -205,12 +205,15 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             if (theirs) throw err;
             if (err instanceof WaitFailedError) {
                 step.progress(`${this.kind.noun} ${imageId} failed; deleting it and its snapshots`);
+                // Its snapshots are known before the delete starts: once the image is deregistered, nothing else names them.
+                const image = await describeImage(region, imageId).catch(() => undefined);
+                const snapshotIds = image ? imageSnapshotIds(image) : [];
                 try {
-                    await deleteImageAndSnapshots(region, imageId);
+                    await deleteImageAndSnapshots(region, imageId, snapshotIds);
                 } catch (cleanup) {
-                    // Kept in state, so `pulumi destroy` (or the next up) can remove it.
+                    // Kept in state with its snapshots, so `pulumi destroy` (or the next up) can remove what is left.
                     const both = new GoldenAmiError(`${err.message} Deleting the failed ${this.kind.noun} failed too: ${(cleanup as Error).message}`, "WaitFailed");
-                    throw new PartialCreateError(imageId, { ...hostKeys(raw), ...this.pendingState(inputs, imageId, "failed") }, both);
+                    throw new PartialCreateError(imageId, { ...hostKeys(raw), ...this.pendingState(inputs, imageId, "failed"), snapshotIds }, both);
                 }
                 throw err;
             }
