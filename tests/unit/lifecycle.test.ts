@@ -57,6 +57,15 @@ for (const kind of kinds) {
             restore();
         });
 
+        it("create: the last progress line says the image is available with its snapshots completed, not what the wait saw last", async function () {
+            const lines: string[] = [];
+            const reporting = testProviders(new FakeClock(), (line) => lines.push(line))[kind.name];
+            const { id } = await reporting.create(kind.inputs());
+            assert.ok(lines.some((l) => /pending/.test(l)), `the wait reported progress: ${lines.join(" | ")}`);
+            const n = made().snapshotIds.length;
+            assert.equal(lines.at(-1), `${kind.name === "ImageCopy" ? "copy" : "image"} ${id} available, ${n === 1 ? "its snapshot" : `all ${n} snapshots`} completed`);
+        });
+
         /** The image the provider made (the only one made by the kind's call). */
         const made = (): FakeImage => {
             const ours = [...ec2.images.values()].filter((i) => i.madeBy === kind.makes);
