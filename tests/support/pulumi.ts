@@ -53,8 +53,8 @@ function processPulumiHome(): string {
 export class PulumiStack {
     /** Stacks made by this process and not yet removed (the root hooks audit and scan them). */
     static readonly live = new Set<PulumiStack>();
-    /** Run by `remove()` before it destroys the stack (the root hooks scan its state for secrets). */
-    static readonly beforeRemove: Array<(stack: PulumiStack) => Promise<void>> = [];
+    /** Run by `remove()` with the stack's export before it destroys the stack (the root hooks scan it for secrets). */
+    static readonly beforeRemove: Array<(stack: PulumiStack, exported: RunResult) => Promise<void>> = [];
     readonly cwd: string;
     readonly env: NodeJS.ProcessEnv;
 
@@ -164,11 +164,24 @@ export class PulumiStack {
     /** Destroys what is left and removes the stack and its stack config file. */
     async remove(): Promise<void> {
         await this.run(["cancel", "--yes"]); // a test that killed an update left the lock behind
-        for (const hook of PulumiStack.beforeRemove) await hook(this);
-        await this.run(["destroy", "--yes", "--skip-preview"]);
+        const exported = await this.run(["stack", "export", "--show-secrets"]);
+        for (const hook of PulumiStack.beforeRemove) await hook(this, exported);
+        // Most tests destroy their stack themselves: a second, empty destroy would start the engine for nothing.
+        if (exported.code !== 0 || holdsResources(exported.stdout)) await this.run(["destroy", "--yes", "--skip-preview"]);
         await this.run(["stack", "rm", "--yes", "--force"]);
         fs.rmSync(path.join(this.cwd, `Pulumi.${this.name}.yaml`), { force: true });
         PulumiStack.live.delete(this);
+    }
+}
+
+/** True when an exported checkpoint holds anything but the stack itself and provider references. */
+function holdsResources(exported: string): boolean {
+    try {
+        const { deployment } = JSON.parse(exported) as { deployment?: { resources?: StateResource[]; pending_operations?: unknown[] } };
+        const resources = (deployment?.resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
+        return resources.length > 0 || (deployment?.pending_operations ?? []).length > 0;
+    } catch {
+        return true; // unreadable: destroy, to be safe
     }
 }
 

@@ -14,7 +14,7 @@ import * as path from "path";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ALL_KINDS, AccountInventory, describeLeaks, inventory, leakCount, unexpected } from "./audit";
 import { Emulator } from "./emulator";
-import { PulumiStack } from "./pulumi";
+import { PulumiStack, RunResult } from "./pulumi";
 import {
     isFaultTest, recordFault, recordLeakAudit, recordLeakAuditError, recordNotAudited, recordPlannedFault, recordSecretsScan, runDir,
 } from "./reliability-summary";
@@ -55,10 +55,10 @@ Emulator.clientHooks.push((client: EC2Client, emulator: Emulator) => {
 
 PulumiStack.beforeRemove.push(scanAndRecord);
 
-async function scanAndRecord(stack: PulumiStack): Promise<void> {
+async function scanAndRecord(stack: PulumiStack, exported?: RunResult): Promise<void> {
     const what = `stack ${stack.name} (${stack.options.program})`;
     try {
-        const hits = await scanStack(stack);
+        const hits = await scanStack(stack, exported);
         recordSecretsScan(what, hits.length, hits);
     } catch (error) {
         recordSecretsScan(what, 1, [`the scan could not run: ${(error as Error).message.slice(0, 300)}`]);

@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import type { PulumiStack } from "./pulumi";
+import type { PulumiStack, RunResult } from "./pulumi";
 
 /** Credentials shorter than this are not looked for: a short dummy ("x") would match anywhere. */
 const MIN_CREDENTIAL_LENGTH = 16;
@@ -40,10 +40,10 @@ function filesUnder(dir: string): string[] {
         .filter((f) => fs.statSync(f).isFile());
 }
 
-/** Scans a stack's exported state and its backend files; returns the hits (empty when clean). */
-export async function scanStack(stack: PulumiStack): Promise<string[]> {
+/** Scans a stack's exported state (`exported`, or exported now) and its backend files; returns the hits (empty when clean). */
+export async function scanStack(stack: PulumiStack, exported?: RunResult): Promise<string[]> {
     const needles = needlesFor(stack.env);
-    const exported = await stack.run(["stack", "export", "--show-secrets"]);
+    exported ??= await stack.run(["stack", "export", "--show-secrets"]);
     if (exported.code !== 0) throw new Error(`pulumi stack export failed: ${exported.stderr}`);
     const hits = scanText(exported.stdout, needles, `stack ${stack.name} export`);
     for (const file of filesUnder(stack.backendDir)) {
