@@ -54,7 +54,9 @@ export type RunRecord =
     | { kind: "leak-audit"; what: string; leaked: number; detail?: string; error?: string }
     /** An e2e test after which no audit was possible (no emulator of this process was running). */
     | { kind: "not-audited"; what: string; why: string }
-    | { kind: "secrets-scan"; what: string; found: number; detail?: string[] };
+    | { kind: "secrets-scan"; what: string; found: number; detail?: string[] }
+    /** A test file's wall time in a --parallel worker (from its first root hook to its last). */
+    | { kind: "file-time"; file: string; seconds: number };
 
 const RECORDS_FILE = `records-${process.pid}.jsonl`;
 const inProcess: RunRecord[] = [];
@@ -121,6 +123,18 @@ export function recordNotAudited(what: string, why: string): void {
 /** A secrets scan ran and found `found` credential or endpoint occurrences. */
 export function recordSecretsScan(what: string, found: number, detail?: string[]): void {
     record({ kind: "secrets-scan", what, found, ...(detail?.length ? { detail } : {}) });
+}
+
+/** A test file took `seconds` of wall time (recorded by --parallel workers, one file at a time). */
+export function recordFileTime(file: string, seconds: number): void {
+    record({ kind: "file-time", file, seconds });
+}
+
+/** "slowest files: 281 s tests/e2e/long-wait.test.ts, ..." from the run's records, or undefined. */
+export function slowestFiles(records: RunRecord[], count = 8): string | undefined {
+    const times = records.filter((r): r is Extract<RunRecord, { kind: "file-time" }> => r.kind === "file-time").sort((a, b) => b.seconds - a.seconds);
+    if (!times.length) return undefined;
+    return `slowest files: ${times.slice(0, count).map((t) => `${t.seconds.toFixed(0)} s ${t.file}`).join(", ")}`;
 }
 
 /** Bad inputs recorded by this process so far (a test file's own tally). */

@@ -6,7 +6,7 @@
 "use strict";
 const Spec = require("mocha/lib/reporters/spec");
 // .mocharc.json requires ts-node before reporters are loaded.
-const { readRunRecords, runDir, summarize } = require("./reliability-summary");
+const { readRunRecords, runDir, slowestFiles, summarize } = require("./reliability-summary");
 
 class SpecWithSummary extends Spec {
     constructor(runner, options) {
@@ -16,7 +16,10 @@ class SpecWithSummary extends Spec {
             const s = runner.stats;
             const grep = runner._grep instanceof RegExp ? runner._grep : /.*/;
             const selected = (title) => grep.test(title) !== Boolean(runner._invert);
-            const summary = summarize(readRunRecords(runDir()), selected);
+            const records = readRunRecords(runDir());
+            const summary = summarize(records, selected);
+            const slowest = slowestFiles(records);
+            if (slowest) console.log(`      ${slowest}`);
             for (const line of summary.detail) console.log(`      ${line}`);
             console.log(summary.line);
             for (const why of summary.failures) console.log(`reliability FAILED: ${why}`);

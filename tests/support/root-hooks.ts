@@ -16,7 +16,7 @@ import { ALL_KINDS, AccountInventory, describeLeaks, inventory, leakCount, unexp
 import { Emulator } from "./emulator";
 import { PulumiStack, RunResult } from "./pulumi";
 import {
-    isFaultTest, recordFault, recordLeakAudit, recordLeakAuditError, recordNotAudited, recordPlannedFault, recordSecretsScan, runDir,
+    isFaultTest, recordFault, recordFileTime, recordLeakAudit, recordLeakAuditError, recordNotAudited, recordPlannedFault, recordSecretsScan, runDir,
 } from "./reliability-summary";
 import { scanStack } from "./secrets-scan";
 
@@ -79,15 +79,20 @@ async function auditRegions(emulator: Emulator): Promise<string[]> {
 }
 
 const baselines = new Map<Emulator, AccountInventory>();
+/** In a --parallel worker the root hooks run once per file: the file's start, for its wall time. */
+let fileStarted: { file: string; at: number } | undefined;
 
 export const mochaHooks = {
     beforeAll(this: Mocha.Context) {
         // The suites of this run (of this file, in a --parallel worker): every fault test is planned.
         let root: Mocha.Suite | undefined = this.test?.parent;
         while (root?.parent) root = root.parent;
-        for (const test of root ? allTests(root) : []) {
+        const tests = root ? allTests(root) : [];
+        for (const test of tests) {
             if (isFaultTest(test.fullTitle())) recordPlannedFault(test.fullTitle());
         }
+        const file = tests.find((t) => t.file)?.file;
+        if (process.env.MOCHA_WORKER_ID !== undefined && file) fileStarted = { file: path.relative(process.cwd(), file), at: Date.now() };
     },
 
     async beforeEach(this: Mocha.Context) {
@@ -146,5 +151,7 @@ export const mochaHooks = {
             await scanAndRecord(stack);
             PulumiStack.live.delete(stack);
         }
+        if (fileStarted) recordFileTime(fileStarted.file, (Date.now() - fileStarted.at) / 1000);
+        fileStarted = undefined;
     },
 };
