@@ -44,7 +44,9 @@ describe("emulator: timing", function () {
     });
 
     it("StopInstances: stopping, then stopped; StartInstances: pending, then running", async function () {
-        await emulator.configure({ timing: { instanceStopping: 0.7, instanceStarting: 0.7 } });
+        // 3 s each: the calls below must land inside the stopping / pending window, also on a
+        // machine busy with other test files (with 0.7 s, a slow StartInstances found it stopped).
+        await emulator.configure({ timing: { instanceStopping: 3, instanceStarting: 3 } });
         const instanceId = await emulator.launchInstance(REGION);
 
         const stop = await client.send(new ec2.StopInstancesCommand({ InstanceIds: [instanceId] }));

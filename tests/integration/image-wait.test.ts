@@ -24,14 +24,16 @@ describe("integration: image waits against the emulator", function () {
         await emulator?.stop();
     });
 
+    /**
+     * `count` images made at the same moment: the instances are launched first, then every
+     * CreateImage is sent at once. (Made one after another, launch included, a busy machine
+     * spread the five over several seconds, so they completed seconds apart.)
+     */
     async function createImages(count: number): Promise<string[]> {
-        const ids: string[] = [];
-        for (let i = 0; i < count; i++) {
-            const instanceId = await emulator.launchInstance(REGION);
-            const out = await emulator.ec2(REGION).send(new CreateImageCommand({ InstanceId: instanceId, Name: `wait-${process.pid}-${Date.now()}-${i}` }));
-            ids.push(out.ImageId!);
-        }
-        return ids;
+        const instanceIds = await Promise.all(Array.from({ length: count }, () => emulator.launchInstance(REGION)));
+        const stamp = `${process.pid}-${Date.now()}`;
+        return Promise.all(instanceIds.map(async (instanceId, i) =>
+            (await emulator.ec2(REGION).send(new CreateImageCommand({ InstanceId: instanceId, Name: `wait-${stamp}-${i}` }))).ImageId!));
     }
 
     async function describeCallsSince(since: number): Promise<number> {

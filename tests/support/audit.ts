@@ -1,27 +1,100 @@
 /**
- * Leak audit: every image and snapshot of the account, per region, in the emulator.
- * End-to-end tests end by asserting that nothing they did not expect remains.
+ * Leak audit: what the account owns in the emulator, per region, so a test can assert that
+ * nothing it did not expect remains. Tests call `inventory` / `leakedSince` (images and
+ * snapshots); the audit after every e2e test (tests/support/root-hooks.ts) asks for every kind
+ * golden-ami makes or changes: images, snapshots, instances that are not terminated, SSM
+ * parameters, and the launch permissions of the images.
  */
-import { DescribeImagesCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
+import { DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
+import { DescribeParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { Emulator } from "./emulator";
+
+export const ACCOUNT_ID = "123456789012";
+
+export type InventoryKind = "images" | "snapshots" | "instances" | "parameters" | "launchPermissions";
+/** What `inventory` collects unless asked for more. */
+export const DEFAULT_KINDS: readonly InventoryKind[] = ["images", "snapshots"];
+export const ALL_KINDS: readonly InventoryKind[] = ["images", "snapshots", "instances", "parameters", "launchPermissions"];
 
 export interface AccountInventory {
     /** region → image IDs owned by the account */
     images: Record<string, string[]>;
     /** region → snapshot IDs owned by the account */
     snapshots: Record<string, string[]>;
+    /** region → IDs of the account's instances that are not terminated (when asked for) */
+    instances?: Record<string, string[]>;
+    /** region → names of the account's SSM parameters (when asked for) */
+    parameters?: Record<string, string[]>;
+    /** region → image ID → who may launch it ("all", account IDs, organisation ARNs) (when asked for) */
+    launchPermissions?: Record<string, Record<string, string[]>>;
+    /** snapshot ID → its description (EC2 names the image it was made for), with snapshots */
+    snapshotDescriptions?: Record<string, string>;
 }
 
-/** Account-owned images and snapshots in each region (moto ignores OwnerIds on snapshots: filter by owner-id). */
-export async function inventory(emulator: Emulator, regions: string[], accountId = "123456789012"): Promise<AccountInventory> {
-    const result: AccountInventory = { images: {}, snapshots: {} };
-    for (const region of regions) {
+async function each<T>(items: T[], f: (item: T) => Promise<void>): Promise<void> {
+    await Promise.all(items.map(f));
+}
+
+/**
+ * What the account owns in each region (moto ignores OwnerIds on snapshots: filter by owner-id).
+ * `kinds` picks what to collect; images and snapshots by default.
+ */
+export async function inventory(
+    emulator: Emulator,
+    regions: string[],
+    accountId = ACCOUNT_ID,
+    kinds: readonly InventoryKind[] = DEFAULT_KINDS,
+): Promise<AccountInventory> {
+    const result: AccountInventory = { images: {}, snapshots: {}, snapshotDescriptions: {} };
+    if (kinds.includes("instances")) result.instances = {};
+    if (kinds.includes("parameters")) result.parameters = {};
+    if (kinds.includes("launchPermissions")) result.launchPermissions = {};
+    await each(regions, async (region) => {
         const client = emulator.ec2(region);
         const images = await client.send(new DescribeImagesCommand({ Owners: ["self"] }));
+        const live = (images.Images ?? []).filter((i) => i.State !== "deregistered");
         result.images[region] = (images.Images ?? []).map((i) => i.ImageId!).sort();
         const snapshots = await client.send(new DescribeSnapshotsCommand({ Filters: [{ Name: "owner-id", Values: [accountId] }] }));
         result.snapshots[region] = (snapshots.Snapshots ?? []).map((s) => s.SnapshotId!).sort();
-    }
+        for (const s of snapshots.Snapshots ?? []) result.snapshotDescriptions![s.SnapshotId!] = s.Description ?? "";
+        if (result.instances) {
+            const out = await client.send(new DescribeInstancesCommand({}));
+            result.instances[region] = (out.Reservations ?? [])
+                .filter((r) => r.OwnerId === undefined || r.OwnerId === accountId)
+                .flatMap((r) => r.Instances ?? [])
+                .filter((i) => i.State?.Name !== "terminated")
+                .map((i) => i.InstanceId!)
+                .sort();
+        }
+        if (result.parameters) {
+            const env = emulator.env(region);
+            const ssm = new SSMClient({
+                region, endpoint: emulator.endpoint, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+            });
+            try {
+                const names: string[] = [];
+                let token: string | undefined;
+                do {
+                    const out = await ssm.send(new DescribeParametersCommand({ NextToken: token, MaxResults: 50 }));
+                    names.push(...(out.Parameters ?? []).map((p) => p.Name!).filter((n) => !n.startsWith("/aws/")));
+                    token = out.NextToken;
+                } while (token);
+                result.parameters[region] = names.sort();
+            } finally {
+                ssm.destroy();
+            }
+        }
+        if (result.launchPermissions) {
+            const permissions: Record<string, string[]> = {};
+            await each(live, async (image) => {
+                const out = await client.send(new DescribeImageAttributeCommand({ ImageId: image.ImageId!, Attribute: "launchPermission" }));
+                permissions[image.ImageId!] = (out.LaunchPermissions ?? [])
+                    .map((p) => p.Group ?? p.UserId ?? p.OrganizationArn ?? p.OrganizationalUnitArn ?? JSON.stringify(p))
+                    .sort();
+            });
+            result.launchPermissions[region] = permissions;
+        }
+    });
     return result;
 }
 
@@ -36,7 +109,71 @@ export async function leakedSince(emulator: Emulator, before: AccountInventory, 
     return diff;
 }
 
-/** Total count of leaked images and snapshots. */
+/** Total count of leaked images and snapshots (and of the other kinds, when the inventory has them). */
 export function leakCount(leaks: AccountInventory): number {
-    return [...Object.values(leaks.images), ...Object.values(leaks.snapshots)].reduce((n, ids) => n + ids.length, 0);
+    const lists = [
+        ...Object.values(leaks.images),
+        ...Object.values(leaks.snapshots),
+        ...Object.values(leaks.instances ?? {}),
+        ...Object.values(leaks.parameters ?? {}),
+        ...Object.values(leaks.launchPermissions ?? {}).flatMap((byImage) => Object.values(byImage)),
+    ];
+    return lists.reduce((n, ids) => n + ids.length, 0);
+}
+
+/** What the audit may ignore: resources the test harness made itself, and what live stacks hold. */
+export interface Expected {
+    /** Resource IDs the harness made outside golden-ami (test fixtures), e.g. builder instances. */
+    made: ReadonlySet<string>;
+    /** True when a live Pulumi stack's state mentions the ID (the resource is still managed). */
+    managed: (id: string) => Promise<boolean>;
+}
+
+/**
+ * What is in `now` and was not in `before`, and is neither a harness fixture nor held by a live
+ * stack, of every kind: new images, snapshots (a snapshot of a fixture image is a fixture),
+ * non-terminated instances and SSM parameters; plus launch permissions added to an image that
+ * remains and that no live stack manages.
+ */
+export async function unexpected(before: AccountInventory, now: AccountInventory, expected: Expected): Promise<AccountInventory> {
+    const fixtureSnapshot = (id: string) => {
+        const description = now.snapshotDescriptions?.[id] ?? "";
+        return [...expected.made].some((made) => made.startsWith("ami-") && new RegExp(`for (DestinationAmi )?${made} from`).test(description));
+    };
+    const fresh = async (nowIds: string[] | undefined, beforeIds: string[] | undefined, isFixture: (id: string) => boolean = () => false) => {
+        const out: string[] = [];
+        for (const id of nowIds ?? []) {
+            if ((beforeIds ?? []).includes(id) || expected.made.has(id) || isFixture(id)) continue;
+            if (await expected.managed(id)) continue;
+            out.push(id);
+        }
+        return out;
+    };
+    const diff: AccountInventory = { images: {}, snapshots: {}, instances: {}, parameters: {}, launchPermissions: {} };
+    for (const region of Object.keys(now.images)) {
+        diff.images[region] = await fresh(now.images[region], before.images[region]);
+        diff.snapshots[region] = await fresh(now.snapshots[region], before.snapshots[region], fixtureSnapshot);
+        diff.instances![region] = await fresh(now.instances?.[region], before.instances?.[region]);
+        diff.parameters![region] = await fresh(now.parameters?.[region], before.parameters?.[region]);
+        const shares: Record<string, string[]> = {};
+        for (const [imageId, who] of Object.entries(now.launchPermissions?.[region] ?? {})) {
+            const had = before.launchPermissions?.[region]?.[imageId] ?? [];
+            const added = who.filter((w) => !had.includes(w));
+            if (added.length && !(await expected.managed(imageId))) shares[imageId] = added;
+        }
+        diff.launchPermissions![region] = shares;
+    }
+    return diff;
+}
+
+/** "us-east-1 images ami-1; eu-west-1 launchPermissions ami-2→all", or "" when nothing leaked. */
+export function describeLeaks(leaks: AccountInventory): string {
+    const parts: string[] = [];
+    for (const kind of ["images", "snapshots", "instances", "parameters"] as const) {
+        for (const [region, ids] of Object.entries(leaks[kind] ?? {})) if (ids.length) parts.push(`${region} ${kind} ${ids.join(" ")}`);
+    }
+    for (const [region, byImage] of Object.entries(leaks.launchPermissions ?? {})) {
+        for (const [imageId, who] of Object.entries(byImage)) parts.push(`${region} launch permission on ${imageId} for ${who.join(" ")}`);
+    }
+    return parts.join("; ");
 }

@@ -61,9 +61,12 @@ const PYTHON = process.env.GA_EMULATOR_PYTHON || "python3";
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 const READY_LINE = /golden-ami-emulator listening on (http:\/\/\S+)/;
-/** Dummy credentials: the emulator accepts anything non-empty. Never real ones. */
-const ACCESS_KEY_ID = "testing";
-const SECRET_ACCESS_KEY = "testing";
+/**
+ * Dummy credentials: the emulator accepts anything non-empty. Never real ones. Distinctive, so
+ * the secrets scan of every stack's state (tests/support/secrets-scan.ts) can look for them.
+ */
+const ACCESS_KEY_ID = "AKIAGAEMULATORDUMMY0";
+const SECRET_ACCESS_KEY = "golden-ami/emulator/dummy-secret/0000000";
 
 let motoReady: Promise<void> | undefined;
 
@@ -119,6 +122,10 @@ export async function pollUntil<T>(
 }
 
 export class Emulator {
+    /** Emulators this process started and has not stopped (the leak audit after each e2e test looks at them). */
+    static readonly running = new Set<Emulator>();
+    /** Called with every EC2Client `ec2()` makes (the leak audit notes what the harness itself creates). */
+    static readonly clientHooks: Array<(client: ec2sdk.EC2Client, emulator: Emulator) => void> = [];
     readonly endpoint: string;
     private readonly child: childProcess.ChildProcess;
     private readonly stderrTail: () => string;
@@ -189,7 +196,9 @@ export class Emulator {
         for (const stream of [child.stdin, child.stdout, child.stderr]) {
             (stream as unknown as { unref?: () => void } | null)?.unref?.();
         }
-        return new Emulator(endpoint, child, () => stderr, exited);
+        const emulator = new Emulator(endpoint, child, () => stderr, exited);
+        Emulator.running.add(emulator);
+        return emulator;
     }
 
     /** Environment for a child process (pulumi, the provider, scripts). */
@@ -214,6 +223,7 @@ export class Emulator {
                 credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
             });
             this.clients.set(region, client);
+            for (const hook of Emulator.clientHooks) hook(client, this);
         }
         return client;
     }
@@ -281,6 +291,7 @@ export class Emulator {
     }
 
     async stop(): Promise<void> {
+        Emulator.running.delete(this);
         for (const client of this.clients.values()) client.destroy();
         this.clients.clear();
         if (this.child.exitCode !== null || this.child.signalCode !== null) return;

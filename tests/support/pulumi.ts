@@ -38,7 +38,23 @@ export function newBackendDir(): string {
     return fs.mkdtempSync(path.join(root, "backend-"));
 }
 
+/**
+ * PULUMI_HOME of this process: a directory of its own under the run's PULUMI_HOME, so test files
+ * running side by side (mocha --parallel workers) never write the same workspace file (the CLI
+ * rewrites `workspaces/<project>-<hash>-workspace.json` on every `stack init`). Plugins live
+ * beside the CLI binary (scripts/toolchain.sh), so the directory needs nothing else.
+ */
+function processPulumiHome(): string {
+    const home = path.join(process.env.PULUMI_HOME ?? path.join(REPO_ROOT, ".ga", "pulumi-home"), `p${process.pid}`);
+    fs.mkdirSync(home, { recursive: true });
+    return home;
+}
+
 export class PulumiStack {
+    /** Stacks made by this process and not yet removed (the root hooks audit and scan them). */
+    static readonly live = new Set<PulumiStack>();
+    /** Run by `remove()` with the stack's export before it destroys the stack (the root hooks scan it for secrets). */
+    static readonly beforeRemove: Array<(stack: PulumiStack, exported: RunResult) => Promise<void>> = [];
     readonly cwd: string;
     readonly env: NodeJS.ProcessEnv;
 
@@ -48,6 +64,7 @@ export class PulumiStack {
             ...process.env,
             ...options.env,
             PULUMI_BACKEND_URL: `file://${backendDir}`,
+            PULUMI_HOME: processPulumiHome(),
             PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "golden-ami-tests",
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
@@ -58,9 +75,11 @@ export class PulumiStack {
 
     /** `pulumi stack init` plus configuration. */
     static async create(options: StackOptions): Promise<PulumiStack> {
-        const name = options.stackName ?? `t${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+        // The pid keeps names apart between processes (the stack config file lands in the shared program directory).
+        const name = options.stackName ?? `t${process.pid.toString(36)}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
         const stack = new PulumiStack(name, options, options.backendDir ?? newBackendDir());
         await stack.mustRun(["stack", "init"]);
+        PulumiStack.live.add(stack);
         if (options.config) await stack.setConfig(options.config);
         return stack;
     }
@@ -145,9 +164,24 @@ export class PulumiStack {
     /** Destroys what is left and removes the stack and its stack config file. */
     async remove(): Promise<void> {
         await this.run(["cancel", "--yes"]); // a test that killed an update left the lock behind
-        await this.run(["destroy", "--yes", "--skip-preview"]);
+        const exported = await this.run(["stack", "export", "--show-secrets"]);
+        for (const hook of PulumiStack.beforeRemove) await hook(this, exported);
+        // Most tests destroy their stack themselves: a second, empty destroy would start the engine for nothing.
+        if (exported.code !== 0 || holdsResources(exported.stdout)) await this.run(["destroy", "--yes", "--skip-preview"]);
         await this.run(["stack", "rm", "--yes", "--force"]);
         fs.rmSync(path.join(this.cwd, `Pulumi.${this.name}.yaml`), { force: true });
+        PulumiStack.live.delete(this);
+    }
+}
+
+/** True when an exported checkpoint holds anything but the stack itself and provider references. */
+function holdsResources(exported: string): boolean {
+    try {
+        const { deployment } = JSON.parse(exported) as { deployment?: { resources?: StateResource[]; pending_operations?: unknown[] } };
+        const resources = (deployment?.resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
+        return resources.length > 0 || (deployment?.pending_operations ?? []).length > 0;
+    } catch {
+        return true; // unreadable: destroy, to be safe
     }
 }
 
