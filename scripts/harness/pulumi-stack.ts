@@ -1,6 +1,8 @@
 /**
- * Runs the real Pulumi CLI (built by scripts/toolchain.sh, on PATH under `npm test`) on the
- * programs in tests/e2e/programs, each test stack in a backend directory of its own.
+ * Runs the real Pulumi CLI (built by scripts/toolchain.sh, on PATH under `npm test` and
+ * `npm run bench`) on a program directory, each stack in a backend directory of its own.
+ * Shared harness code: the tests (through tests/support/pulumi.ts) and the bench use it, so it
+ * lives outside tests/ and imports no test framework.
  */
 import { ChildProcess, execFile, spawn } from "child_process";
 import * as fs from "fs";
@@ -19,7 +21,7 @@ export interface RunResult {
 }
 
 export interface StackOptions {
-    /** Directory name under tests/e2e/programs. */
+    /** Directory name under tests/e2e/programs, or an absolute path to a program directory. */
     program: string;
     /** Stack configuration (`project:key` or `key`), set with `pulumi config set`. */
     config?: Record<string, string>;
@@ -43,7 +45,7 @@ export class PulumiStack {
     readonly env: NodeJS.ProcessEnv;
 
     private constructor(readonly name: string, readonly options: StackOptions, readonly backendDir: string) {
-        this.cwd = path.join(PROGRAMS_DIR, options.program);
+        this.cwd = path.resolve(PROGRAMS_DIR, options.program);
         this.env = {
             ...process.env,
             ...options.env,
@@ -160,49 +162,4 @@ export interface StateResource {
     custom?: boolean;
     parent?: string;
     initErrors?: string[];
-}
-
-/** PIDs of every process below `pid` (children, grandchildren, ...), from /proc. */
-export function descendants(pid: number): number[] {
-    const children = new Map<number, number[]>();
-    for (const entry of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(entry)) continue;
-        try {
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-            children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-        } catch {
-            // the process ended while we looked
-        }
-    }
-    const out: number[] = [];
-    const stack = [pid];
-    while (stack.length) {
-        for (const child of children.get(stack.pop()!) ?? []) {
-            out.push(child);
-            stack.push(child);
-        }
-    }
-    return out;
-}
-
-/**
- * SIGKILLs a process and everything below it at once, as a crash of the machine would.
- * (The Pulumi CLI starts its plugins in process groups of their own, so killing the CLI's
- * group alone would leave the language host and the provider running.)
- */
-export function killTree(pid: number): void {
-    for (const p of [pid, ...descendants(pid)]) {
-        try {
-            process.kill(p, "SIGKILL");
-        } catch {
-            // already gone
-        }
-    }
-}
-
-/** True when the CLI's combined output mentions `text`. */
-export function said(result: RunResult, text: string | RegExp): boolean {
-    const all = `${result.stdout}\n${result.stderr}`;
-    return typeof text === "string" ? all.includes(text) : text.test(all);
 }

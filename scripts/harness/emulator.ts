@@ -1,6 +1,7 @@
 // Starts and stops golden-ami's EC2 emulator (tests/emulator/server.py: moto 5.2.1 plus
 // our extensions) and gives tests, the demo and the bench one way to talk to it.
-// Kept free of test-framework imports on purpose: the demo and the bench use it too.
+// Shared harness code: it lives outside tests/ because scripts/demo.ts and bench/ use it as
+// much as the tests do (tests/support/emulator.ts re-exports it), so it imports no test framework.
 import * as childProcess from "child_process";
 import * as path from "path";
 import * as ec2sdk from "@aws-sdk/client-ec2";
@@ -27,8 +28,10 @@ export interface EmulatorImageEvent {
 }
 export interface FailNextSettings { kind: "create" | "copy"; code?: string; message?: string; }
 
-const SERVER_SCRIPT = path.resolve(__dirname, "..", "emulator", "server.py");
-const PYTHON = process.env.GA_EMULATOR_PYTHON || "python3";
+/** The emulator's entry point, for callers that run it detached (the demo). */
+export const SERVER_SCRIPT = path.resolve(__dirname, "..", "..", "tests", "emulator", "server.py");
+/** The Python that runs the emulator (GA_EMULATOR_PYTHON, else python3). */
+export const PYTHON = process.env.GA_EMULATOR_PYTHON || "python3";
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 const READY_LINE = /golden-ami-emulator listening on (http:\/\/\S+)/;
