@@ -16,8 +16,8 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Emulator, EmulatorCall, EmulatorImageEvent } from "../tests/support/emulator";
-import { PulumiStack, REPO_ROOT, RunResult } from "../tests/support/pulumi";
+import { Emulator, EmulatorCall, EmulatorImageEvent } from "../scripts/harness/emulator";
+import { PulumiStack, REPO_ROOT, RunResult } from "../scripts/harness/pulumi-stack";
 import { RecordingProxy } from "./lib/proxy";
 import { mean, median, percentile, round, table } from "./lib/stats";
 import { STRATEGIES, STRATEGY_NOTES, StrategyName, waitWith } from "./lib/strategies";
@@ -282,7 +282,7 @@ async function benchStack(ctx: StackContext, program: string, stackName: string,
         NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${path.join(REPO_ROOT, "bench", "support", "time-scale-hook.js")}`.trim(),
     };
     return PulumiStack.create({
-        program: path.relative(path.join(REPO_ROOT, "tests", "e2e", "programs"), path.join(REPO_ROOT, "bench", "programs", program)),
+        program: path.join(REPO_ROOT, "bench", "programs", program),
         stackName,
         backendDir: ctx.backendDir,
         env,
