@@ -21,7 +21,7 @@ import {
     RunInstancesCommand,
     TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
-import { ensureMoto } from "../tests/support/emulator";
+import { ensureMoto, PYTHON, SERVER_SCRIPT } from "./harness/emulator";
 
 const ROOT = path.resolve(__dirname, "..");
 const DEMO_DIR = process.env.GA_DEMO_DIR ?? path.join(ROOT, ".ga", "demo");
@@ -85,7 +85,7 @@ async function startEmulator(): Promise<EmulatorRecord> {
     await ensureMoto(); // pip-installs moto[server]==5.2.1 once where it is missing
     const log = path.join(DEMO_DIR, "emulator.log");
     const out = fs.openSync(log, "w");
-    const child = spawn("python3", [path.join(ROOT, "tests", "emulator", "server.py"), "--host", "127.0.0.1", "--port", "0"], {
+    const child = spawn(PYTHON, [SERVER_SCRIPT, "--host", "127.0.0.1", "--port", "0"], {
         detached: true,
         stdio: ["ignore", out, out],
         env: { ...process.env, GA_EMULATOR_TIMING: JSON.stringify(TIMING) },

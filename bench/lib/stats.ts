@@ -34,3 +34,10 @@ export function table(header: string[], rows: string[][], indent = "  "): string
             .trimEnd();
     return [line(header), indent + widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
+
+/** How many items fall under each key. */
+export function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const item of items) out[key(item)] = (out[key(item)] ?? 0) + 1;
+    return out;
+}

@@ -1,0 +1,51 @@
+/** The bench's command line: what to run, how often, how compressed, where to write the results. */
+import * as path from "path";
+import { REPO_ROOT } from "../../scripts/harness/pulumi-stack";
+
+export interface Options {
+    scale: number;
+    repeat: number;
+    quick: boolean;
+    waits: number[];
+    parts: Set<string>;
+    out: string;
+}
+
+export function parseOptions(argv: string[]): Options {
+    const opts: Options = {
+        scale: 10,
+        repeat: 5,
+        quick: false,
+        waits: [10, 60, 600],
+        parts: new Set(["latency", "fanout", "noop"]),
+        out: path.join(REPO_ROOT, "bench", "results", "latest.json"),
+    };
+    let repeatGiven = false;
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const value = () => {
+            const v = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[++i];
+            if (v === undefined) throw new Error(`${arg} needs a value`);
+            return v;
+        };
+        if (arg.startsWith("--scale")) opts.scale = Number(value());
+        else if (arg.startsWith("--repeat")) {
+            opts.repeat = Number(value());
+            repeatGiven = true;
+        } else if (arg === "--quick") opts.quick = true;
+        else if (arg.startsWith("--only")) opts.parts = new Set(value().split(","));
+        else if (arg.startsWith("--out")) opts.out = path.resolve(value());
+        else if (arg === "--help" || arg === "-h") {
+            console.log("usage: npm run bench -- [--scale F (10)] [--repeat N (5)] [--quick] [--only latency,fanout,noop] [--out file]");
+            process.exit(0);
+        } else throw new Error(`unknown argument ${arg} (try --help)`);
+    }
+    if (opts.quick) {
+        if (!repeatGiven) opts.repeat = 1;
+        opts.waits = opts.waits.filter((w) => w < 600);
+    }
+    if (!(opts.scale >= 1)) throw new Error(`--scale must be a number >= 1, not ${opts.scale}`);
+    if (!(Number.isInteger(opts.repeat) && opts.repeat >= 1)) throw new Error(`--repeat must be a positive integer`);
+    for (const p of opts.parts) if (!["latency", "fanout", "noop"].includes(p)) throw new Error(`--only: unknown part ${p}`);
+    return opts;
+}

@@ -1,0 +1,221 @@
+/**
+ * The bench's report: the targets each figure is held to, the text tables printed at the end of
+ * a run, the machine facts, and the JSON written to bench/results/latest.json.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import { REPO_ROOT } from "../scripts/harness/pulumi-stack";
+import { FanoutCase, FANOUT_COPY_S, FANOUT_IMAGE_S } from "./experiments/fanout";
+import { CONTROL_LABEL, LatencyCell } from "./experiments/latency";
+import { NOOP_IMAGES, NoopResult } from "./experiments/noop";
+import { Options } from "./lib/options";
+import { round, table } from "./lib/stats";
+import { STRATEGY_NOTES } from "./lib/strategies";
+
+/** What the experiments measured (an experiment left out by --only has no figures). */
+export interface Parts {
+    latency: LatencyCell[];
+    fanout: FanoutCase[];
+    noop: NoopResult | undefined;
+}
+
+/** The machine, the toolchain and the commit the figures were measured on. */
+export function machine(): Record<string, unknown> {
+    const cpuinfo = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : "";
+    const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? "unknown";
+    let pulumiVersion = "unknown";
+    try {
+        pulumiVersion = execFileSync("pulumi", ["version"], { encoding: "utf8" }).trim();
+    } catch {
+        // reported as unknown
+    }
+    // Which code was measured (read-only git queries).
+    const git = (args: string[]) => {
+        try {
+            return execFileSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+        } catch {
+            return "unknown";
+        }
+    };
+    return {
+        commit: git(["rev-parse", "--short", "HEAD"]),
+        uncommittedProviderChanges: git(["--no-optional-locks", "status", "--porcelain", "--", "providers", "components"]).split("\n").filter(Boolean),
+        cpuModel: model,
+        cores: os.cpus().length,
+        memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+        os: `${os.type()} ${os.release()} ${os.arch()}`,
+        node: process.version,
+        pulumi: pulumiVersion,
+        date: new Date().toISOString(),
+    };
+}
+
+export interface Target {
+    figure: string;
+    target: string;
+    value: string;
+    met: boolean;
+}
+
+export function evaluate({ latency, fanout, noop }: Parts): Target[] {
+    const targets: Target[] = [];
+    const waits = [...new Set(latency.filter((c) => c.strategy !== CONTROL_LABEL).map((c) => c.waitS))];
+    for (const waitS of waits) {
+        const g = latency.find((c) => c.waitS === waitS && c.strategy === "golden-ami")!;
+        const f = latency.find((c) => c.waitS === waitS && c.strategy === "fixed-5s")!;
+        targets.push({ figure: `latency p95, ${waitS} s wait`, target: "≤ 2 s", value: `${g.latencyP95S.toFixed(2)} s`, met: g.latencyP95S <= 2 });
+        targets.push({
+            figure: `Describe calls, ${waitS} s wait`,
+            target: `≤ 1/3 of fixed 5 s (${(f.describeCallsMean / 3).toFixed(1)})`,
+            value: g.describeCallsMean.toFixed(1),
+            met: g.describeCallsMean <= f.describeCallsMean / 3,
+        });
+    }
+    for (const c of fanout) {
+        targets.push({ figure: `fan-out ${c.name} wall / critical path`, target: "≤ 1.1", value: c.ratio.toFixed(2), met: c.ratio <= 1.1 });
+    }
+    if (noop) {
+        const preview = noop.runs.find((r) => r.command === "preview")!;
+        const up = noop.runs.find((r) => r.command === "up")!;
+        targets.push({ figure: "no-op preview EC2 calls", target: "0", value: String(preview.ec2Calls), met: preview.ec2Calls === 0 });
+        targets.push({ figure: "no-op up mutating EC2 calls", target: "0", value: String(up.mutatingCalls), met: up.mutatingCalls === 0 });
+    }
+    return targets;
+}
+
+export function report(opts: Options, facts: Record<string, unknown>, { latency, fanout, noop }: Parts, targets: Target[]): string {
+    const F = opts.scale;
+    const out: string[] = [];
+    const metText = (ok: boolean) => (ok ? "met" : "NOT MET");
+    out.push(`golden-ami bench — time compressed by F = ${F}: emulated durations ÷ ${F}, every strategy's delays ÷ ${F}, measured times × ${F}.`);
+    out.push(`Figures are emulated seconds (part 3: real seconds). Machine: ${facts.cpuModel}, ${facts.cores} cores, node ${facts.node}, ${facts.pulumi ? `pulumi ${facts.pulumi}, ` : ""}${facts.date}.`);
+    if (latency.length) {
+        out.push("");
+        out.push(`1. Detection latency after the image became available, and Describe calls per image (${opts.repeat} run${opts.repeat > 1 ? "s" : ""} per cell; p95 = nearest rank)`);
+        const rows: string[][] = [];
+        for (const c of latency) {
+            const fixed = latency.find((x) => x.waitS === c.waitS && x.strategy === "fixed-5s")!;
+            const golden = c.strategy === "golden-ami";
+            rows.push([
+                `${c.waitS} s`,
+                c.strategy,
+                String(c.scale),
+                c.latencyP50S.toFixed(2),
+                c.latencyP95S.toFixed(2),
+                c.describeCallsMean.toFixed(1),
+                c.describeImagesMean.toFixed(1),
+                c.describeSnapshotsMean.toFixed(1),
+                golden ? `p95 ≤ 2 s: ${metText(c.latencyP95S <= 2)}` : "",
+                golden ? `calls ≤ ${(fixed.describeCallsMean / 3).toFixed(1)}: ${metText(c.describeCallsMean <= fixed.describeCallsMean / 3)}` : "",
+            ]);
+        }
+        out.push(table(["wait", "strategy", "F", "p50 s", "p95 s", "calls", "DescImages", "DescSnapshots", "latency target", "calls target (1/3 fixed-5s)"], rows));
+        const floor = latency.filter((c) => c.strategy === "fixed-5s" && c.describeCallsMean / 3 < 2);
+        if (floor.length) {
+            out.push(
+                `  Calls target at ${floor.map((c) => `${c.waitS} s`).join(", ")}: a third of fixed-5s is ${floor.map((c) => (c.describeCallsMean / 3).toFixed(2)).join(", ")} calls, below the 2 that any wait\n` +
+                    `  confirming both the image (DescribeImages) and its snapshots (DescribeSnapshots) must make: no such strategy can meet it.`,
+            );
+        }
+        out.push(
+            `  fixed-5s looks 5 s after CreateImage and every 5 s after that; the wait lengths are multiples of 5 s, so its looks land just\n` +
+                `  after completion by construction: its latency here is its best case (completion at any other moment is seen up to 5 s later).`,
+        );
+        const control = latency.find((c) => c.strategy === CONTROL_LABEL);
+        if (control) {
+            out.push(
+                `  ${CONTROL_LABEL}: control, not a target row — golden-ami without time compression, on images of the same real duration as the\n` +
+                    `  600 s row (${control.waitS} s), measured side by side with it: it shows what compression itself does to golden-ami's figures.`,
+            );
+        }
+    }
+    if (fanout.length) {
+        out.push("");
+        out.push(`2. Fan-out with the real pulumi engine (image ${FANOUT_IMAGE_S} s, copy ${FANOUT_COPY_S} s emulated; wall = first CreateImage → last image seen available)`);
+        out.push(
+            table(
+                ["case", "wall s", "critical path s", "ratio", "target", "slowest detection s", "image→copy hand-off s", "pulumi up real s"],
+                fanout.map((c) => [
+                    c.name,
+                    c.wallS.toFixed(1),
+                    c.criticalPathS.toFixed(0),
+                    c.ratio.toFixed(2),
+                    `≤ 1.1: ${metText(c.ratio <= 1.1)}`,
+                    c.slowestDetectionS.toFixed(1),
+                    c.handOffS === undefined ? "—" : c.handOffS.toFixed(1),
+                    c.pulumiUpRealS.toFixed(1),
+                ]),
+            ),
+        );
+        const b = fanout.find((c) => c.name.startsWith("(b)"));
+        if (b) {
+            const n = b.images.length;
+            const rows = Object.entries(b.describeByRegion).map(([region, actions]) => {
+                const win = b.describeInWaitWindowByRegion[region] ?? {};
+                const di = actions.DescribeImages ?? 0;
+                const ds = actions.DescribeSnapshots ?? 0;
+                return [region, String(di), String(ds), String(win.DescribeImages ?? 0), String(win.DescribeSnapshots ?? 0), ((di + ds) / n).toFixed(1)];
+            });
+            out.push(`   (b) Describe calls per region over the whole pulumi up (${n} images waiting side by side):`);
+            out.push(table(["region", "DescImages", "DescSnapshots", "DescImages in wait", "DescSnapshots in wait", "per image"], rows, "     "));
+            const fixed60 = latency.find((c) => c.waitS === 60 && c.strategy === "fixed-5s");
+            if (fixed60) out.push(`     (for scale: fixed 5 s polling made ${fixed60.describeCallsMean.toFixed(1)} calls per image for a 60 s wait in part 1, ≈ ${(fixed60.describeCallsMean * n).toFixed(0)} for ${n})`);
+        }
+    }
+    if (noop) {
+        out.push("");
+        out.push(`3. No-op runs of an unchanged ${noop.images}-image stack (${NOOP_IMAGES} InstanceImages × ${noop.regions.length} regions), against an empty program (wall = median of ${noop.runs[0].wallS.length}, real seconds)`);
+        out.push(
+            table(
+                ["run", "EC2 calls", "mutating", "wall s", "empty program s", "target", "calls by action"],
+                noop.runs.map((r) => [
+                    `pulumi ${r.command}`,
+                    String(r.ec2Calls),
+                    String(r.mutatingCalls),
+                    r.wallMedianS.toFixed(1),
+                    r.emptyWallMedianS.toFixed(1),
+                    r.command === "preview" ? `0 EC2 calls: ${metText(r.ec2Calls === 0)}` : `0 mutating: ${metText(r.mutatingCalls === 0)}`,
+                    Object.entries(r.byAction).map(([a, n]) => `${a} ${n}`).join(", ") || "—",
+                ]),
+            ),
+        );
+    }
+    out.push("");
+    out.push(`Targets: ${targets.filter((t) => t.met).length} of ${targets.length} met.`);
+    for (const t of targets.filter((x) => !x.met)) out.push(`  not met: ${t.figure} = ${t.value} (target ${t.target})`);
+    return out.join("\n");
+}
+
+/** Everything measured, as bench/results/latest.json holds it (with the method behind each figure). */
+export function results(opts: Options, facts: Record<string, unknown>, parts: Parts, targets: Target[], text: string, startedAt: number): Record<string, unknown> {
+    const { latency, fanout, noop } = parts;
+    return {
+        machine: facts,
+        settings: {
+            scale: opts.scale,
+            repeat: opts.repeat,
+            quick: opts.quick,
+            waitsS: opts.waits,
+            parts: [...opts.parts],
+            units: "seconds of emulated time (real seconds × F), except the no-op walls and pulumiUpRealS, which are real seconds",
+        },
+        strategies: STRATEGY_NOTES,
+        method: {
+            compression: `Emulated durations are divided by F (emulator timing), every strategy's delays are divided by F (golden-ami: timeScale 1/F, in the pulumi runs through bench/support/time-scale-hook.js; the others: their delays ÷ F), measured times are multiplied by F.`,
+            latency:
+                "Latency = moment the strategy returned − the emulator's availableAt for that image. Each measurement of a cell runs side by side with the others, each in a region of its own, " +
+                "so the emulator's call log (region from the SigV4 scope) attributes every Describe call exactly. Repeat i of n creates its image (i + 0.5)/n s (real) after the cell starts, " +
+                "so the repeats sample the sub-second phase evenly (wake-ups snap to a 500 ms grid).",
+            fanout: "Wall = first CreateImage (emulator call log) → the end of the first DescribeImages response that reported the last image or copy available (recorded by bench/lib/proxy.ts between pulumi and the emulator).",
+            noop: "EC2 calls from the emulator's call log during the run, averaged over the rounds; mutating = any action not Describe*/Get*/List*. Walls are real seconds, median of the rounds.",
+            control: "golden-ami F=1 is golden-ami without compression on images of the same real duration as the 600 s cell, run side by side with it: it shows what compression itself does (the emulator, like EC2, gives a snapshot's StartTime to the millisecond; compressed, a real millisecond is F ms of emulated time).",
+        },
+        latency,
+        fanout,
+        noop,
+        targets,
+        table: text,
+        benchRealS: round((Date.now() - startedAt) / 1000),
+    };
+}
