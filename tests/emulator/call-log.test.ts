@@ -52,7 +52,9 @@ describe("emulator: call log", function () {
             other.destroy();
         }
         const { calls } = await emulator.calls();
-        assert.deepEqual(calls.map((c) => c.accessKeyId), ["testing", "AKIAOTHERKEY0000TEST"]);
+        // The harness's own client signs with the emulator's dummy key (the same one its env() hands to pulumi).
+        assert.deepEqual(calls.map((c) => c.accessKeyId), [emulator.env().AWS_ACCESS_KEY_ID, "AKIAOTHERKEY0000TEST"]);
+        assert.notEqual(emulator.env().AWS_ACCESS_KEY_ID, "AKIAOTHERKEY0000TEST");
     });
 
     it("records each created or copied image with kind, region, createdAt and availableAt", async function () {
