@@ -15,7 +15,7 @@ import { copyImage } from "../ec2/copy-image";
 import { describeImage } from "../ec2/images";
 import { updateTags } from "../ec2/labels";
 import { Checker, isUnknown } from "./checks";
-import { defaulted, ImageInputs, ImageKind, ImageState } from "./image-lifecycle";
+import { defaulted, ImageInputs, ImageKind, ImageState } from "./image-kind";
 
 /** The normalised inputs the provider works with (after `check`). */
 export interface ImageCopyInputs extends ImageInputs {

@@ -20,7 +20,7 @@ import { describeInstance, requireImageableInstance, startInstance, stopInstance
 import { waitForBuilder } from "../ec2/readiness";
 import { minutes } from "../ec2/waiter";
 import { Checker, isUnknown } from "./checks";
-import { ImageInputs, ImageKind, ImageState, StepContext } from "./image-lifecycle";
+import { ImageInputs, ImageKind, ImageState, StepContext } from "./image-kind";
 
 /** The normalised inputs the provider works with (after `check`). */
 export interface InstanceImageInputs extends ImageInputs {

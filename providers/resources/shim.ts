@@ -15,9 +15,6 @@ import * as pulumi from "@pulumi/pulumi";
 /** The kinds of dynamic resource the runtime module implements. */
 export type ProviderKind = "InstanceImage" | "ImageCopy";
 
-/** The runtime module, relative to the golden-ami package root. */
-const RUNTIME_IN_PACKAGE = "dist/providers/runtime";
-
 /** The golden-ami package this module belongs to (source or dist), or undefined if it is not in one. */
 function packageRoot(from: string): string | undefined {
     for (let dir = from; ; dir = path.dirname(dir)) {
