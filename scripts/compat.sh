@@ -30,6 +30,9 @@ echo "[compat] copying the repository's files into $work"
   | tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -xf - -C "$work"
 cp "$root/scripts/compat.package-lock.json" "$work/package-lock.json"
 cd "$work"
+# mocha adds a spec named in .mocharc.json to the spec files given instead of replacing it:
+# the copy's names none, so only the specs above run.
+node -e 'const f=".mocharc.json", c=JSON.parse(require("fs").readFileSync(f)); delete c.spec; require("fs").writeFileSync(f, JSON.stringify(c, null, 2))'
 echo "[compat] npm ci with scripts/compat.package-lock.json"
 npm ci --no-audit --no-fund
 echo "[compat] versions: node $(node --version), @pulumi/pulumi $(node -p 'require("@pulumi/pulumi/package.json").version'), @pulumi/aws $(node -p 'require("@pulumi/aws/package.json").version')"
