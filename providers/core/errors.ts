@@ -35,7 +35,7 @@ export function isNotFound(err: unknown): boolean {
  * An error whose message is meant for the person running `pulumi up`. It carries the marker
  * of `pulumi.RunError` (`RunError.isInstance` is true), so when it ends a Pulumi program the
  * CLI prints its message alone, not an "unhandled exception" with a stack trace; core/ does
- * not import @pulumi/pulumi, hence the marker rather than the class.
+ * not depend on Pulumi's SDK, hence the marker rather than the class.
  */
 export class GoldenAmiError extends Error {
     readonly __pulumiRunError = true;
