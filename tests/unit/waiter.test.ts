@@ -1,7 +1,8 @@
 // Unit tests of the one waiter (waitUntil), on virtual time.
 import * as assert from "node:assert/strict";
-import { Verdict, WaitDelays, WaitFailedError, WaitSpec, WaitTimeoutError, waitUntil } from "../../providers/ec2/waiter";
-import { awsError, FakeClock } from "../support/fakes";
+import { GoldenAmiError } from "../../providers/core/errors";
+import { formatDuration, minutes, Verdict, WaitDelays, WaitFailedError, WaitSpec, WaitTimeoutError, waitUntil } from "../../providers/ec2/waiter";
+import { awsError, FakeClock, rejection } from "../support/fakes";
 
 const DELAYS: WaitDelays = { minMs: 1_000, maxMs: 8_000, factor: 2, jitter: 0.2 };
 
@@ -28,15 +29,6 @@ function scripted(clock: FakeClock, script: Array<Verdict | Error>, extra: Parti
 
 const pending = (status: string, expectedAt?: number, expectedBy?: number): Verdict => ({ state: "pending", status, expectedAt, expectedBy });
 const done: Verdict = { state: "done" };
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-    try {
-        await p;
-    } catch (err) {
-        return err;
-    }
-    assert.fail("expected the wait to fail");
-}
 
 describe("waitUntil", function () {
     let clock: FakeClock;
@@ -75,6 +67,9 @@ describe("waitUntil", function () {
         assert.match(err.message, /out of capacity/);
         assert.match(err.message, /the thing to be ready/);
         assert.equal(err.reason, "image ami-12345678 is failed: out of capacity");
+        // What the provider's error report and a caller's catch go by:
+        assert.equal(err.name, "WaitFailedError");
+        assert.equal(err.code, "WaitFailed");
         assert.equal(looks(), 2);
     });
 
@@ -133,7 +128,9 @@ describe("waitUntil", function () {
         assert.equal(err.lastStatus, `pending ${looks()}`);
         assert.match(err.message, new RegExp(`last seen: pending ${looks()}`));
         assert.match(err.message, /run `pulumi up` again/);
-        assert.match(err.message, /20 s/);
+        assert.match(err.message, /timed out after 20 s waiting for the thing to be ready/);
+        assert.equal(err.name, "WaitTimeoutError");
+        assert.equal(err.code, "WaitTimeout");
         // Never sleeps past the deadline: the last look is at the deadline itself.
         assert.equal(clock.now() - start, 20_000);
         assert.deepEqual(clock.sleeps, [1_000, 2_000, 4_000, 8_000, 5_000]);
@@ -247,5 +244,121 @@ describe("waitUntil", function () {
         });
         await waitUntil(spec);
         assert.deepEqual(reported, ["image pending", "image pending (RequestLimitExceeded, retrying)"]);
+    });
+
+    it("a transient error at the very first look reports that nothing was seen yet, with the error's code", async function () {
+        const reported: string[] = [];
+        const { spec } = scripted(clock, [awsError("Throttling", "Rate exceeded", 400), pending("image pending"), done], {
+            onProgress: (s) => reported.push(s),
+        });
+        await waitUntil(spec);
+        assert.deepEqual(reported, ["not looked yet (Throttling, retrying)", "image pending"]);
+    });
+
+    it("a transient error without an AWS code is named as such in the status", async function () {
+        const reported: string[] = [];
+        const { spec } = scripted(clock, [pending("image pending"), new Error("socket hang up"), done], {
+            isTransient: (err) => (err as Error).message === "socket hang up",
+            onProgress: (s) => reported.push(s),
+        });
+        await waitUntil(spec);
+        assert.deepEqual(reported, ["image pending", "image pending (transient error, retrying)"]);
+    });
+
+    for (const timeoutMs of [NaN, Infinity, 0, -1_000]) {
+        it(`refuses a timeout of ${timeoutMs} ms before looking (it would never pass, or has passed)`, async function () {
+            const { spec, looks } = scripted(clock, [done], { timeoutMs });
+            const err = await rejection(waitUntil(spec));
+            assert.ok(err instanceof GoldenAmiError, String(err));
+            assert.equal(err.code, "InvalidTimeout");
+            assert.equal(err.message, `golden-ami: invalid timeout ${timeoutMs} ms for waiting for the thing to be ready`);
+            assert.equal(looks(), 0);
+            assert.deepEqual(clock.sleeps, []);
+        });
+    }
+
+    it("accepts the shortest timeout, 1 ms", async function () {
+        const { spec } = scripted(clock, [done], { timeoutMs: 1 });
+        assert.deepEqual(await waitUntil(spec), done);
+    });
+
+    describe("timeScale multiplies every delay", function () {
+        // 0.1: minMs 100, maxMs 800 (blind backoff ×2); the mistake to catch is dividing (80 s).
+        it("maxMs: the blind backoff stops growing at maxMs × scale", async function () {
+            const { spec } = scripted(clock, [...Array.from({ length: 6 }, () => pending("p")), done], { timeScale: 0.1 });
+            await waitUntil(spec);
+            assert.deepEqual(clock.sleeps, [100, 200, 400, 800, 800, 800]);
+        });
+
+        it("maxPredictedMs: a far prediction is approached in steps of maxPredictedMs × scale", async function () {
+            const { spec } = scripted(clock, [], {
+                timeScale: 0.1,
+                delays: { ...DELAYS, maxPredictedMs: 5_000 },
+                judge: judgeByLook([(now) => pending("far", now + 60 * 60_000), (now) => pending("far", now + 60 * 60_000)]),
+                observe: async () => pending("ignored"),
+            });
+            await waitUntil(spec);
+            assert.deepEqual(clock.sleeps, [500, 500]);
+        });
+
+        it("maxPredictedMs defaults to maxMs × scale", async function () {
+            const { spec } = scripted(clock, [], {
+                timeScale: 0.1,
+                judge: judgeByLook([(now) => pending("far", now + 60 * 60_000)]),
+                observe: async () => pending("ignored"),
+            });
+            await waitUntil(spec);
+            assert.deepEqual(clock.sleeps, [800]);
+        });
+
+        it("initialMs: the first look comes initialMs × scale after the call", async function () {
+            const looksAt: number[] = [];
+            const t0 = clock.now();
+            const { spec } = scripted(clock, [pending("p"), done], { timeScale: 0.1, delays: { ...DELAYS, initialMs: 2_000 } });
+            const observe = spec.observe;
+            spec.observe = () => {
+                looksAt.push(clock.now() - t0);
+                return observe();
+            };
+            await waitUntil(spec);
+            assert.deepEqual(looksAt, [200, 300]);
+        });
+
+        it("alignMs: every look lands on the grid of alignMs × scale", async function () {
+            const looksAt: number[] = [];
+            const grid = Date.UTC(2026, 0, 1); // a multiple of every grid below
+            const aligned = new FakeClock(grid + 37);
+            const { spec } = scripted(aligned, [pending("a"), pending("b"), pending("c"), done], {
+                clock: aligned,
+                timeScale: 0.1,
+                delays: { ...DELAYS, alignMs: 1_000 },
+            });
+            const observe = spec.observe;
+            spec.observe = () => {
+                looksAt.push(aligned.now() - grid);
+                return observe();
+            };
+            await waitUntil(spec);
+            // Backoff 100, 200, 400 ms, each stretched to the next multiple of 100 ms.
+            assert.deepEqual(looksAt, [37, 200, 400, 800]);
+        });
+    });
+
+    it("formats durations as a person reads them: ms below a second, s below two minutes, then min and s", function () {
+        assert.equal(formatDuration(0), "0 ms");
+        assert.equal(formatDuration(250.4), "250 ms");
+        assert.equal(formatDuration(999), "999 ms");
+        assert.equal(formatDuration(1_000), "1 s");
+        assert.equal(formatDuration(119_000), "119 s");
+        assert.equal(formatDuration(120_000), "2 min");
+        assert.equal(formatDuration(150_000), "2 min 30 s");
+        assert.equal(formatDuration(3_599_000), "59 min 59 s");
+        assert.equal(formatDuration(minutes(60)), "60 min");
+    });
+
+    it("the timeout message gives a long timeout in minutes", async function () {
+        const { spec } = scripted(clock, [pending("image pending")], { timeoutMs: 150_000 });
+        const err = await rejection(waitUntil(spec));
+        assert.match(err.message, /timed out after 2 min 30 s waiting for the thing to be ready \(last seen: image pending\)/);
     });
 });
