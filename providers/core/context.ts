@@ -30,6 +30,3 @@ export type ProgressFn = (message: string) => void;
 export interface RunContext extends WaitContext {
     progress(urn: string | undefined): ProgressFn;
 }
-
-/** Real time, silent progress: the context of scripts and of code outside the provider process. */
-export const QUIET_CONTEXT: RunContext = { clock: realClock, timeScale: 1, progress: () => () => undefined };

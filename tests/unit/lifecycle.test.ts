@@ -84,37 +84,39 @@ for (const kind of kinds) {
                 ec2.newSnapshotSteps = [{ state: "pending", progress: "30%" }];
             });
 
-            it("DeregisterImage fails: a PartialCreateError with the image's ID and state failed, kept in state; destroy then removes it", async function () {
-                ec2.fail("DeregisterImage", DENIED());
-                const err = await rejection(provider.create(kind.inputs()));
+            /** The made image and the create's error, asserting that the error keeps the image in state as failed. */
+            const keptAsFailed = (err: Error): [FakeImage, PartialCreateError] => {
                 const image = made();
                 assert.ok(err instanceof PartialCreateError, `kept in state, not forgotten: ${err}`);
                 assert.equal(err.id, image.id);
                 assert.equal(err.properties.imageId, image.id);
                 assert.equal(err.properties.state, "failed");
-                assert.equal(err.properties.complete, false);
+                return [image, err];
+            };
+
+            it("DeregisterImage fails: a PartialCreateError with the image's ID and state failed, kept in state; destroy then removes it", async function () {
+                ec2.fail("DeregisterImage", DENIED());
+                const err = await rejection(provider.create(kind.inputs()));
+                const [image, kept] = keptAsFailed(err);
+                assert.equal(kept.properties.complete, false);
                 assert.match(err.message, /snapshot creation ran out of capacity/);
                 assert.match(err.message, /Deleting the failed (image|copy) failed too/);
                 assert.match(err.message, /UnauthorizedOperation/);
                 assert.ok(!image.deregistered);
 
                 // `pulumi destroy` of what state kept removes the image and its snapshots.
-                await provider.delete!(err.id, err.properties);
+                await provider.delete!(kept.id, kept.properties);
                 gone(image);
             });
 
             it("DeleteSnapshot fails: a PartialCreateError with the image's ID and state failed", async function () {
                 ec2.fail("DeleteSnapshot", DENIED());
                 const err = await rejection(provider.create(kind.inputs()));
-                const image = made();
-                assert.ok(err instanceof PartialCreateError, `kept in state, not forgotten: ${err}`);
-                assert.equal(err.id, image.id);
-                assert.equal(err.properties.imageId, image.id);
-                assert.equal(err.properties.state, "failed");
+                const [image, kept] = keptAsFailed(err);
                 assert.match(err.message, /Deleting the failed (image|copy) failed too/);
                 // The image is deregistered by now; the state still names its snapshots, so destroy removes them.
-                assert.deepEqual(err.properties.snapshotIds, image.snapshotIds);
-                await provider.delete!(err.id, err.properties);
+                assert.deepEqual(kept.properties.snapshotIds, image.snapshotIds);
+                await provider.delete!(kept.id, kept.properties);
                 gone(image);
             });
         });
