@@ -242,9 +242,7 @@ describe("ImageCopy provider: what Pulumi stores in state", function () {
         process.env.AWS_SECRET_ACCESS_KEY_PROBE = "must-not-leak";
         try {
             const provider = providerShim("ImageCopy");
-            const started = Date.now();
             const { text } = await pulumi.runtime.serializeFunction(() => provider);
-            assert.ok(Date.now() - started < 10_000, "serialized quickly");
             assert.ok(text.length < 4_000, `serialized to ${text.length} characters`);
             assert.match(text, /golden-ami\/dist\/providers\/runtime/);
             assert.match(text, /ImageCopy/);
