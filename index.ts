@@ -17,11 +17,13 @@
  * Build mode — the source, exactly one of:
  * - `existingInstanceId`: an instance customised by hand to capture (it is stopped, imaged,
  *   left stopped; never terminated).
- * - `builder` (object): a builder instance to launch. Keys: `baseImageId` ("ami-...") or
+ * - `builder` (object): a builder instance to launch (golden-ami's Builder; terminated once the
+ *   image is available unless `keepBuilder` is true). Keys: `baseImageId` ("ami-...") or
  *   `baseImage` ({ ssmParameter } or { owners, namePattern, architecture }), `instanceType`
  *   (default t3.micro), `subnetId`, `vpcSecurityGroupIds` (list), `iamInstanceProfile`,
  *   `keyName`, `userData` (the customisation script) or `userDataFile` (path to it, relative
- *   to this directory), `rootVolume` ({ sizeGiB, type, encrypted, kmsKeyId }), `tags`.
+ *   to this directory), `rootVolume` ({ sizeGiB, type, encrypted (default true), kmsKeyId }),
+ *   `volumes` (list of { deviceName, sizeGiB, type, encrypted, kmsKeyId, iops, throughput }), `tags`.
  *   Example: `pulumi config set --path golden-ami:builder.baseImage.ssmParameter /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`.
  *
  * Build mode — the image:
@@ -29,11 +31,13 @@
  *   `status-ok` (running with status checks passed; default without), `none` (default for
  *   `existingInstanceId`).
  * - `provisioningTimeoutMinutes` (default 30): how long the builder may take to be ready.
+ * - `keepBuilder` (default false): keep the builder, stopped, once its image exists.
  * - `namePrefix` (default: the project name): the AMI name is this plus a hash of the recipe.
  * - `description`, `tags` (object), `snapshotTags` (object).
  * - `blockDeviceMappings` (list of { deviceName, noDevice, volumeSize, volumeType, iops,
  *   throughput, deleteOnTermination }): overrides of the instance's volumes in the image.
- * - `stopBeforeImage` (default true), `afterImage` (`stopped` | `running`, default stopped),
+ * - `stopBeforeImage` (default true), `afterImage` (`stopped` | `running` | `terminated`;
+ *   default terminated for a builder, stopped with keepBuilder or for an existing instance),
  *   `stopTimeoutMinutes` (default 10), `imageTimeoutMinutes` (default 60).
  * - `copyToRegions` (list of regions): copies made by this stack.
  * - `copies` (object): { encrypted, kmsKeyIds: { <region>: <key> }, copyImageTags, imageTimeoutMinutes }.
@@ -101,6 +105,7 @@ function build(): Record<string, pulumi.Output<unknown>> {
         existingInstanceId: config.get("existingInstanceId"),
         readiness: config.get("readiness") as Readiness | undefined,
         provisioningTimeoutMinutes: config.getNumber("provisioningTimeoutMinutes"),
+        keepBuilder: config.getBoolean("keepBuilder"),
         namePrefix: config.get("namePrefix") ?? pulumi.getProject(),
         description: config.get("description"),
         tags: config.getObject<Record<string, string>>("tags"),

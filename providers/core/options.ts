@@ -21,15 +21,28 @@ export interface ImageBlockDevice {
     deleteOnTermination?: boolean;
 }
 
-/** What the source instance should be once its image exists. */
-export type AfterImage = "stopped" | "running";
-export const AFTER_IMAGE_VALUES: readonly AfterImage[] = ["stopped", "running"];
+/**
+ * What the source instance should be once its image exists. `"terminated"` is for builders
+ * golden-ami launched (GoldenImage's default): nothing of the build is left billing.
+ */
+export type AfterImage = "stopped" | "running" | "terminated";
+export const AFTER_IMAGE_VALUES: readonly AfterImage[] = ["stopped", "running", "terminated"];
 
 /** How to tell a builder is done customising (see ec2/readiness.ts). */
 export type BuilderReadiness = "none" | "stopped" | "status-ok";
 export const BUILDER_READINESS_VALUES: readonly BuilderReadiness[] = ["none", "stopped", "status-ok"];
 
 export const VOLUME_TYPES = ["gp3", "gp2", "io1", "io2", "st1", "sc1", "standard"] as const;
+
+/** Default instance type of a builder. */
+export const DEFAULT_BUILDER_INSTANCE_TYPE = "t3.micro";
+
+/**
+ * The line a customisation script prints to the console when it fails (e.g.
+ * `trap 'echo GOLDEN-AMI-FAILED > /dev/console; shutdown -h now' ERR`): a builder that powers
+ * itself off with it in its console output failed, and is never imaged.
+ */
+export const FAILURE_MARKER = "GOLDEN-AMI-FAILED";
 
 /** Default limits, in minutes. */
 export const DEFAULT_STOP_TIMEOUT_MINUTES = 10;

@@ -1,7 +1,8 @@
 /**
  * The InstanceImage kind of the image lifecycle: an AMI made from an EC2 instance. Its own
  * part: wait until the builder is done customising, stop it (never image a disk mid-write),
- * CreateImage; afterwards put the instance into the declared after-image state.
+ * CreateImage; afterwards put the instance into the declared after-image state (stopped,
+ * running again, or terminated: the end of a builder golden-ami launched).
  */
 import type { Image } from "@aws-sdk/client-ec2";
 import { MARKER_TAGS } from "../core/naming";
@@ -16,7 +17,7 @@ import {
     VOLUME_TYPES,
 } from "../core/options";
 import { createImage } from "../ec2/create-image";
-import { describeInstance, requireImageableInstance, startInstance, stopInstance } from "../ec2/instances";
+import { describeInstance, requireImageableInstance, startInstance, stopInstance, terminateInstance } from "../ec2/instances";
 import { waitForBuilder } from "../ec2/readiness";
 import { minutes } from "../ec2/waiter";
 import { Checker, isUnknown } from "./checks";
@@ -81,7 +82,11 @@ async function applyAfterImage(inputs: InstanceImageInputs, step: StepContext, o
         const state = (await describeInstance(inputs.region, inputs.instanceId))?.State?.Name;
         if (!state || state === "terminated" || state === "shutting-down") return;
     }
-    if (inputs.afterImage === "running") await startInstance(inputs.region, inputs.instanceId, options);
+    if (inputs.afterImage === "terminated") {
+        // A builder golden-ami launched: once its image is available, nothing of it is left billing.
+        step.progress(`image available; terminating builder ${inputs.instanceId}`);
+        await terminateInstance(inputs.region, inputs.instanceId, options);
+    } else if (inputs.afterImage === "running") await startInstance(inputs.region, inputs.instanceId, options);
     else if (onUpdate) await stopInstance(inputs.region, inputs.instanceId, options);
 }
 

@@ -33,7 +33,10 @@ export interface InstanceImageArgs extends ImageResourceArgs {
      * pulling the power cord. Changing it makes a new image.
      */
     stopBeforeImage?: pulumi.Input<boolean>;
-    /** The instance's state once the image exists: `"stopped"` (default) or `"running"` (started again). */
+    /**
+     * The instance's state once the image is available: `"stopped"` (default), `"running"`
+     * (started again) or `"terminated"` (for a builder: nothing of it is left; GoldenImage's default).
+     */
     afterImage?: pulumi.Input<AfterImage>;
     /**
      * Wait, before imaging, until the builder is done customising: `"stopped"` = until it

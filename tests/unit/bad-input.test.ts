@@ -74,7 +74,7 @@ const ROWS: BadInput[] = [
     { route: "InstanceImage", what: "imageTimeoutMinutes as a string", input: { imageTimeoutMinutes: "60" }, property: "imageTimeoutMinutes", says: "must be a number of minutes" },
 
     // --- enums and flags -------------------------------------------------------------------
-    { route: "InstanceImage", what: "afterImage unknown", input: { afterImage: "terminated" }, property: "afterImage", says: 'must be one of "stopped", "running"' },
+    { route: "InstanceImage", what: "afterImage unknown", input: { afterImage: "hibernated" }, property: "afterImage", says: 'must be one of "stopped", "running", "terminated"' },
     { route: "InstanceImage", what: "afterImage in another case", input: { afterImage: "Running" }, property: "afterImage", says: "must be one of" },
     { route: "InstanceImage", what: "stopBeforeImage as a string", input: { stopBeforeImage: "false" }, property: "stopBeforeImage", says: "must be true or false" },
     { route: "InstanceImage", what: "volume type unknown", input: { blockDeviceMappings: [{ deviceName: "/dev/sdf", volumeType: "gp4" }] }, property: "blockDeviceMappings[0].volumeType", says: "must be one of" },
