@@ -22,7 +22,7 @@
  *   `baseImage` ({ ssmParameter } or { owners, namePattern, architecture }), `instanceType`
  *   (default t3.micro), `subnetId`, `vpcSecurityGroupIds` (list), `iamInstanceProfile`,
  *   `keyName`, `userData` (the customisation script) or `userDataFile` (path to it, relative
- *   to this directory), `rootVolume` ({ sizeGiB, type, encrypted (default true), kmsKeyId }),
+ *   to the project directory, where Pulumi.yaml is), `rootVolume` ({ sizeGiB, type, encrypted (default true), kmsKeyId }),
  *   `volumes` (list of { deviceName, sizeGiB, type, encrypted, kmsKeyId, iops, throughput }), `tags`.
  *   Example: `pulumi config set --path golden-ami:builder.baseImage.ssmParameter /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`.
  *
@@ -98,7 +98,9 @@ function build(): Record<string, pulumi.Output<unknown>> {
         if (userDataFile !== undefined && rest.userData !== undefined) {
             throw new pulumi.RunError("golden-ami: set golden-ami:builder.userData or golden-ami:builder.userDataFile, not both.");
         }
-        builder = userDataFile !== undefined ? { ...rest, userData: fs.readFileSync(path.resolve(userDataFile), "utf8") } : rest;
+        // Relative to the project directory (Pulumi.yaml's), where `pulumi` runs, whichever directory the program's main is in.
+        const projectDir = pulumi.runtime.getRootDirectory() || process.cwd();
+        builder = userDataFile !== undefined ? { ...rest, userData: fs.readFileSync(path.resolve(projectDir, userDataFile), "utf8") } : rest;
     }
     const golden = new GoldenImage("golden", {
         builder,

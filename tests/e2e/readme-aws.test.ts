@@ -69,6 +69,7 @@ describe("e2e: the README's AWS section, literally", function () {
         await emulator.resetCalls();
         const run = spawnSync("bash", ["-euo", "pipefail", "-c", block], { cwd: dir, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
         assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+        env.AWS_PROFILE = "platform"; // what the block exported stays set in the user's shell (destroy below, and after)
         const { calls } = await emulator.calls(); // before this test's own calls, signed with other keys
 
         const outputs = (stack: string) =>
