@@ -4,7 +4,7 @@
  * ```
  * Builder (golden-ami's own: RunInstances with a recipe ClientToken → customised → ready),
  *    │ instanceId          or an existing instance (existingInstanceId, e.g. your aws.ec2.Instance)
- * InstanceImage (stop → CreateImage → wait available + snapshots → terminate the builder)
+ * InstanceImage (stop → CreateImage → wait available + snapshots → verify → terminate the builder)
  *    │ imageId
  * ImageCopy × copyToRegions (CopyImage per region, concurrently)
  *    │
@@ -24,7 +24,7 @@ import { DistributionInputs } from "../providers/resources/distribution-inputs";
 import { GoldenAmiError } from "../providers/core/errors";
 import { deterministicImageName } from "../providers/core/naming";
 import { regionProblem } from "../providers/core/region";
-import { AfterImage, DEFAULT_BUILDER_INSTANCE_TYPE, ImageBlockDevice } from "../providers/core/options";
+import { AfterImage, DEFAULT_BUILDER_INSTANCE_TYPE, ImageBlockDevice, SUCCESS_MARKER, VerifySettings } from "../providers/core/options";
 import { ID_PATTERNS } from "../providers/lifecycle/checks";
 import { InstanceImage } from "../providers/resources/instance-image";
 import { baseImage, BaseImageArgs, resolveRegion } from "./base-image";
@@ -193,6 +193,17 @@ export interface GoldenImageArgs {
 
     /** Who may use the image and its copies, deprecation and deregistration protection. */
     distribution?: GoldenImageDistribution;
+
+    /**
+     * The verification gate: after the image is available and before any copy or sharing, a
+     * test instance is launched from it in the build region (`instanceType`, `subnetId`,
+     * `vpcSecurityGroupIds`, `userData`, `timeoutMinutes`), judged, and terminated. It passes
+     * when the instance runs with both status checks passed, or, with `userData` (a test
+     * script), when the script prints `GOLDEN-AMI-OK` and powers the instance off. On failure
+     * nothing is copied or shared, the image is deleted, the builder terminated, and the
+     * error shows the test instance's console tail. A change of `verify` makes a new build.
+     */
+    verify?: VerifySettings;
 }
 
 /** Region → AMI ID of every image a {@link GoldenImage} manages, the build region included. */
@@ -247,6 +258,21 @@ export function validateGoldenImageArgs(name: string, args: GoldenImageArgs, bui
             if (typeof sg === "string" && !ID_PATTERNS["security group"].test(sg)) {
                 fail(`"${name}": builder.vpcSecurityGroupIds lists "${sg}", which is not a security group ID (sg- followed by 8 or 17 lowercase hex digits).`);
             }
+        }
+    }
+    if (args.verify !== undefined) {
+        const v = args.verify as unknown;
+        if (typeof v !== "object" || v === null || Array.isArray(v)) fail(`"${name}": verify must be an object { instanceType?, subnetId?, vpcSecurityGroupIds?, userData?, timeoutMinutes? }.`);
+        const userData = args.verify.userData as unknown;
+        if (typeof userData === "string" && !userData.includes(SUCCESS_MARKER)) {
+            fail(
+                `"${name}": verify.userData is a test script with no way to say it passed: it must print ${SUCCESS_MARKER} and power the ` +
+                    `instance off when the test passes (e.g. \`curl -fs localhost && echo ${SUCCESS_MARKER}; shutdown -h now\`). ` +
+                    `Leave verify.userData out to judge the image by its status checks alone.`,
+            );
+        }
+        if (typeof args.verify.subnetId === "string" && !ID_PATTERNS.subnet.test(args.verify.subnetId)) {
+            fail(`"${name}": verify.subnetId "${args.verify.subnetId}" is not a subnet ID (subnet- followed by 8 or 17 lowercase hex digits).`);
         }
     }
     if (args.keepBuilder !== undefined && !hasBuilder) {
@@ -405,6 +431,7 @@ export class GoldenImage extends pulumi.ComponentResource {
                 // golden-ami's own builder is ready when the Builder resource exists (it waited itself).
                 waitForBuilder: args.builder ? "none" : WAIT_FOR_BUILDER[readiness],
                 provisioningTimeoutMinutes: args.provisioningTimeoutMinutes,
+                verify: args.verify,
                 ...distribution,
             },
             { parent: this },
@@ -475,7 +502,13 @@ export class GoldenImage extends pulumi.ComponentResource {
                 terminateTimeoutMinutes: args.stopTimeoutMinutes,
                 // What defines the image is part of the builder's recipe: a terminated builder
                 // cannot be imaged again, so a new image needs a new builder.
-                rebuildOn: { namePrefix: args.namePrefix ?? name, blockDeviceMappings: args.blockDeviceMappings ?? null, stopBeforeImage: args.stopBeforeImage ?? true },
+                // A failed verification terminates the builder, so a changed verify needs a new one too.
+                rebuildOn: {
+                    namePrefix: args.namePrefix ?? name,
+                    blockDeviceMappings: args.blockDeviceMappings ?? null,
+                    stopBeforeImage: args.stopBeforeImage ?? true,
+                    verify: args.verify ?? null,
+                },
             },
             // Replaced, never updated in place, when the recipe changes (the Builder's diff): a new
             // builder is a new image. Pulumi's default create-before-delete keeps the old image until the new one exists.

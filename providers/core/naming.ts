@@ -14,6 +14,8 @@ export const MARKER_TAGS = {
     sourceImage: "golden-ami:source-image",
     /** The name of the Builder resource that launched this builder instance. */
     builder: "golden-ami:builder",
+    /** The image a verification test instance tests. */
+    verifies: "golden-ami:verifies",
 } as const;
 
 export const MANAGED_BY_VALUE = "golden-ami";

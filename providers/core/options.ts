@@ -44,6 +44,28 @@ export const DEFAULT_BUILDER_INSTANCE_TYPE = "t3.micro";
  */
 export const FAILURE_MARKER = "GOLDEN-AMI-FAILED";
 
+/** The line a verification test script prints to the console when the new image passed, before it powers off. */
+export const SUCCESS_MARKER = "GOLDEN-AMI-OK";
+
+/** How a new image is tested before it is copied or shared (GoldenImage/InstanceImage `verify`). */
+export interface VerifySettings {
+    /** Instance type of the test instance. Default t3.micro. */
+    instanceType?: string;
+    /** Subnet of the test instance. */
+    subnetId?: string;
+    /** Security groups of the test instance. */
+    vpcSecurityGroupIds?: string[];
+    /**
+     * A test script. Without one, the image passes when an instance of it runs with both status
+     * checks passed; with one, when the script prints GOLDEN-AMI-OK and powers the instance off.
+     */
+    userData?: string;
+    /** How long the test may take, in minutes. Default 15. */
+    timeoutMinutes?: number;
+}
+
+export const DEFAULT_VERIFY_TIMEOUT_MINUTES = 15;
+
 /** Default limits, in minutes. */
 export const DEFAULT_STOP_TIMEOUT_MINUTES = 10;
 export const DEFAULT_IMAGE_TIMEOUT_MINUTES = 60;

@@ -128,12 +128,13 @@ export async function launchBuilder(
     token: string,
     launch: BuilderLaunch,
     onProgress: (message: string) => void,
+    noun = "builder",
 ): Promise<{ instance: Instance; clientToken: string; adopted: boolean }> {
     let current = token;
     for (let step = 0; step < MAX_STALE_TOKENS; step++) {
         const earlier = await findByClientToken(region, current);
         if (earlier && !isEnded(earlier)) {
-            onProgress(`found builder ${earlier.InstanceId} from an earlier run (${earlier.State?.Name}); resuming`);
+            onProgress(`found ${noun} ${earlier.InstanceId} from an earlier run (${earlier.State?.Name}); resuming`);
             return { instance: earlier, clientToken: current, adopted: true };
         }
         if (earlier) {
@@ -169,7 +170,7 @@ export async function launchBuilder(
             );
             instance = out.Instances?.[0];
         } catch (err) {
-            throw explainAwsError(err, `launching a builder from ${launch.baseImageId} in ${region}`);
+            throw explainAwsError(err, `launching a ${noun} from ${launch.baseImageId} in ${region}`);
         }
         if (!instance?.InstanceId) {
             throw new GoldenAmiError(`golden-ami: RunInstances in ${region} answered no instance. What to do: run \`pulumi up\` again.`, "NoInstance");
@@ -179,7 +180,7 @@ export async function launchBuilder(
             current = nextClientToken(current, instance.InstanceId);
             continue;
         }
-        onProgress(`launched builder ${instance.InstanceId} from ${launch.baseImageId}`);
+        onProgress(`launched ${noun} ${instance.InstanceId} from ${launch.baseImageId}`);
         return { instance, clientToken: current, adopted: false };
     }
     throw new GoldenAmiError(

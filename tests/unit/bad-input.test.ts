@@ -137,6 +137,11 @@ const ROWS: BadInput[] = [
     { route: "ImageCopy", what: "copy shared with a 13-digit account", input: { launchAccounts: ["1234567890123"] }, property: "launchAccounts", says: "is not a 12-digit AWS account ID" },
     { route: "ImageCopy", what: "copy deprecated in the past", input: { deprecateAt: "2001-09-09T01:46:40Z" }, property: "deprecateAt", says: "is not in the future" },
 
+    // --- the verification gate -------------------------------------------------------------
+    { route: "InstanceImage", what: "a test script with no success marker", input: { verify: { userData: "#!/bin/bash\ncurl -f localhost\n" } }, property: "verify", says: "must print GOLDEN-AMI-OK" },
+    { route: "InstanceImage", what: "a test instance in a subnet given by name", input: { verify: { subnetId: "private-a" } }, property: "verify", says: "is not a valid subnet ID" },
+    { route: "InstanceImage", what: "a test timeout of 0 minutes", input: { verify: { timeoutMinutes: 0 } }, property: "verify", says: "greater than 0" },
+
     // --- the builder -----------------------------------------------------------------------
     { route: "Builder", what: "builder without a base image", input: { baseImageId: undefined }, property: "baseImageId", says: "baseImageId is required" },
     { route: "Builder", what: "builder base image that is a snapshot ID", input: { baseImageId: SNAPSHOT }, property: "baseImageId", says: "is not a valid image ID" },

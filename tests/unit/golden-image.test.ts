@@ -171,7 +171,7 @@ describe("unit: GoldenImage component (Pulumi mocks)", function () {
         assert.equal(builder.inputs.region, BUILD_REGION);
         assert.deepEqual(builder.inputs.tags, { team: "platform" });
         assert.equal(builder.inputs.waitFor, "stopped", "self-stop with user data: the Builder waits for the power-off");
-        assert.deepEqual(builder.inputs.rebuildOn, { namePrefix: "api", blockDeviceMappings: null, stopBeforeImage: true });
+        assert.deepEqual(builder.inputs.rebuildOn, { namePrefix: "api", blockDeviceMappings: null, stopBeforeImage: true, verify: null });
         const [image] = ofType(registered, INSTANCE_TYPE);
         assert.equal(image.inputs.waitForBuilder, "none", "the Builder waited already");
         assert.equal(image.inputs.afterImage, "terminated", "the builder is terminated once the image is available");
@@ -230,6 +230,17 @@ describe("unit: GoldenImage component (Pulumi mocks)", function () {
         assert.throws(() => new GoldenImage("sub", withBuilder({}, { subnetId: "10.0.1.0/24" })), /builder\.subnetId "10\.0\.1\.0\/24" is not a subnet ID/);
         assert.throws(() => new GoldenImage("sg", withBuilder({}, { vpcSecurityGroupIds: ["default"] })), /builder\.vpcSecurityGroupIds lists "default"/);
         assert.throws(() => new GoldenImage("ami", withBuilder({}, { baseImageId: "al2023" })), /builder\.baseImageId "al2023" is not an AMI ID/);
+        assert.throws(() => new GoldenImage("judge", withBuilder({ verify: { userData: "#!/bin/bash\ncurl -f localhost\n" } })), /verify\.userData is a test script with no way to say it passed: it must print GOLDEN-AMI-OK/);
+        assert.throws(() => new GoldenImage("vsub", withBuilder({ verify: { subnetId: "public-a" } })), /verify\.subnetId "public-a" is not a subnet ID/);
+    });
+
+    it("verify goes to the InstanceImage and into the builder's recipe (a new verify is a new build)", async () => {
+        const registered = await installMocks();
+        const verify = { instanceType: "t3.small", userData: "#!/bin/bash\ncurl -fs localhost && echo GOLDEN-AMI-OK\nshutdown -h now\n" };
+        const golden = new GoldenImage("gated", withBuilder({ verify, copyToRegions: ["eu-west-1"] }));
+        await settle(golden.regionImageIds);
+        assert.deepEqual(ofType(registered, INSTANCE_TYPE)[0].inputs.verify, verify);
+        assert.deepEqual(ofType(registered, BUILDER_TYPE)[0].inputs.rebuildOn.verify, verify);
     });
 
     it("names the image prefix-<recipe hash>: a new builder (new recipe) gives a new name, the same recipe the same name", async () => {
