@@ -32,6 +32,9 @@
  *   `existingInstanceId`).
  * - `provisioningTimeoutMinutes` (default 30): how long the builder may take to be ready.
  * - `keepBuilder` (default false): keep the builder, stopped, once its image exists.
+ * - `verify` (object): the verification gate before any copy or sharing: { instanceType,
+ *   subnetId, vpcSecurityGroupIds, userData (a test script that prints GOLDEN-AMI-OK and
+ *   powers off when the image passes), timeoutMinutes }.
  * - `namePrefix` (default: the project name): the AMI name is this plus a hash of the recipe.
  * - `description`, `tags` (object), `snapshotTags` (object).
  * - `blockDeviceMappings` (list of { deviceName, noDevice, volumeSize, volumeType, iops,
@@ -79,7 +82,7 @@ import { GoldenImage, GoldenImageBuilderArgs, GoldenImageCopyArgs, GoldenImageDi
 import { goldenImageFromStack } from "./components/consumer";
 import { checkedProgramConfig, Mode } from "./components/program-config";
 import { resolveRegion } from "./components/base-image";
-import { AfterImage, ImageBlockDevice } from "./providers/core/options";
+import { AfterImage, ImageBlockDevice, VerifySettings } from "./providers/core/options";
 import { ImageCopy } from "./providers/resources/image-copy";
 
 const config = new pulumi.Config("golden-ami");
@@ -108,6 +111,7 @@ function build(): Record<string, pulumi.Output<unknown>> {
         readiness: config.get("readiness") as Readiness | undefined,
         provisioningTimeoutMinutes: config.getNumber("provisioningTimeoutMinutes"),
         keepBuilder: config.getBoolean("keepBuilder"),
+        verify: config.getObject<VerifySettings>("verify"),
         namePrefix: config.get("namePrefix") ?? pulumi.getProject(),
         description: config.get("description"),
         tags: config.getObject<Record<string, string>>("tags"),

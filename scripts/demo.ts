@@ -9,7 +9,8 @@
  * The emulator keeps running between the two (its address is in .ga/demo/emulator.json), so
  * the second invocation destroys what the first made. The build stack runs GoldenImage's own
  * builder: the base image from the SSM lookup, a customisation script that powers the builder
- * off, the image, the builder terminated, the copy. The @pulumi/aws provider plugin cannot be
+ * off, the image, the verification gate (a test instance of the image), the builder
+ * terminated, the copy. The @pulumi/aws provider plugin cannot be
  * downloaded here, so only the consumer's instances are launched through the EC2 API directly;
  * everything golden-ami does itself runs for real.
  */
@@ -55,6 +56,8 @@ const CUSTOMISE = [
     "shutdown -h now",
     "",
 ].join("\n");
+/** The verification gate's test script: run on a test instance of the new image before it is copied. */
+const VERIFY = ["#!/bin/bash", "set -euo pipefail", "echo 'golden-ami demo: nginx answers on :80'", "echo GOLDEN-AMI-OK", "shutdown -h now", ""].join("\n");
 
 interface EmulatorRecord {
     endpoint: string;
@@ -184,12 +187,13 @@ async function up(): Promise<void> {
     const sourceStack = `organization/golden-ami/${STACKS.build}`;
     say(
         `[2/5] pulumi up ${STACKS.build}: look up the base image (${BASE_IMAGE.ssmParameter}), launch the builder, let it customise ` +
-            `itself and power off, image it, wait for every snapshot, terminate the builder, copy to ${COPY_REGION}`,
+            `itself and power off, image it, wait for every snapshot, verify it with a test instance, terminate both, copy to ${COPY_REGION}`,
     );
     ensureStack(env, STACKS.build, {
         "aws:region": BUILD_REGION,
         "golden-ami:mode": "build",
         "golden-ami:builder": JSON.stringify({ baseImage: BASE_IMAGE, userData: CUSTOMISE, tags: { purpose: "demo" } }),
+        "golden-ami:verify": JSON.stringify({ userData: VERIFY }),
         "golden-ami:copyToRegions": JSON.stringify([COPY_REGION]),
         "golden-ami:tags": JSON.stringify({ team: "platform", purpose: "demo" }),
     });

@@ -5,7 +5,8 @@
 // checks, timeout) reported with the console tail and the builder terminated. Assertions read
 // the emulator's own records (instances, volumes, call log).
 import * as assert from "node:assert/strict";
-import { DescribeImagesCommand, DescribeInstancesCommand, DescribeVolumesCommand, Instance } from "@aws-sdk/client-ec2";
+import { CreateImageCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeVolumesCommand, Instance } from "@aws-sdk/client-ec2";
+import { verifyImage, VerificationFailedError } from "../../providers/ec2/verification";
 import { BuilderState } from "../../providers/lifecycle/builder";
 import { PartialCreateError } from "../../providers/lifecycle/partial";
 import { providers } from "../../providers/runtime";
@@ -103,6 +104,27 @@ describe("integration: Builder (emulator)", function () {
             assert.deepEqual((await ofResource("impaired-builder")).map((i) => i.State?.Name), ["terminated"]);
         } finally {
             await emulator.configure({ statusFailures: { [baseImageId]: null } });
+        }
+    });
+
+    it("verifyImage judged by status checks: passes, or fails naming the check for an image whose instances are impaired; the test instance is terminated either way", async function () {
+        const source = await emulator.launchInstance(REGION);
+        const imageId = (await emulator.ec2(REGION).send(new CreateImageCommand({ InstanceId: source, Name: `verify-${Date.now()}` }))).ImageId!;
+        const testInstances = async () => {
+            const out = await emulator.ec2(REGION).send(new DescribeInstancesCommand({ Filters: [{ Name: "tag:golden-ami:verifies", Values: [imageId] }] }));
+            return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+        };
+        await verifyImage(REGION, imageId, "web", {}, {});
+        assert.deepEqual((await testInstances()).map((i) => i.State?.Name), ["terminated"]);
+
+        await emulator.configure({ statusFailures: { [imageId]: "system" } });
+        try {
+            const err = await verifyImage(REGION, imageId, "web", { instanceType: "t3.small" }, {}).then(() => assert.fail("verified"), (e: Error) => e);
+            assert.ok(err instanceof VerificationFailedError);
+            assert.match(err.message, new RegExp(`image ${imageId} failed its verification[\\s\\S]*system impaired[\\s\\S]*Last console output`));
+            assert.deepEqual((await testInstances()).map((i) => i.State?.Name), ["terminated", "terminated"]);
+        } finally {
+            await emulator.configure({ statusFailures: { [imageId]: null } });
         }
     });
 });
