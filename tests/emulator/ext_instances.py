@@ -77,8 +77,9 @@ def _parse_status_failures(value: Any) -> dict[str, str | None]:
 
 
 def _config_view(config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration, with statusFailures while any is set (the start-up configuration stays as it was)."""
     with _LOCK:
-        return {**config, "statusFailures": dict(_STATUS_FAILURES)}
+        return {**config, "statusFailures": dict(_STATUS_FAILURES)} if _STATUS_FAILURES else config
 
 
 # ---------------------------------------------------------------------------
