@@ -17,11 +17,13 @@
  * Build mode — the source, exactly one of:
  * - `existingInstanceId`: an instance customised by hand to capture (it is stopped, imaged,
  *   left stopped; never terminated).
- * - `builder` (object): a builder instance to launch. Keys: `baseImageId` ("ami-...") or
+ * - `builder` (object): a builder instance to launch (golden-ami's Builder; terminated once the
+ *   image is available unless `keepBuilder` is true). Keys: `baseImageId` ("ami-...") or
  *   `baseImage` ({ ssmParameter } or { owners, namePattern, architecture }), `instanceType`
  *   (default t3.micro), `subnetId`, `vpcSecurityGroupIds` (list), `iamInstanceProfile`,
  *   `keyName`, `userData` (the customisation script) or `userDataFile` (path to it, relative
- *   to this directory), `rootVolume` ({ sizeGiB, type, encrypted, kmsKeyId }), `tags`.
+ *   to the project directory, where Pulumi.yaml is), `rootVolume` ({ sizeGiB, type, encrypted (default true), kmsKeyId }),
+ *   `volumes` (list of { deviceName, sizeGiB, type, encrypted, kmsKeyId, iops, throughput }), `tags`.
  *   Example: `pulumi config set --path golden-ami:builder.baseImage.ssmParameter /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`.
  *
  * Build mode — the image:
@@ -29,11 +31,16 @@
  *   `status-ok` (running with status checks passed; default without), `none` (default for
  *   `existingInstanceId`).
  * - `provisioningTimeoutMinutes` (default 30): how long the builder may take to be ready.
+ * - `keepBuilder` (default false): keep the builder, stopped, once its image exists.
+ * - `verify` (object): the verification gate before any copy or sharing: { instanceType,
+ *   subnetId, vpcSecurityGroupIds, userData (a test script that prints GOLDEN-AMI-OK and
+ *   powers off when the image passes), timeoutMinutes }.
  * - `namePrefix` (default: the project name): the AMI name is this plus a hash of the recipe.
  * - `description`, `tags` (object), `snapshotTags` (object).
  * - `blockDeviceMappings` (list of { deviceName, noDevice, volumeSize, volumeType, iops,
  *   throughput, deleteOnTermination }): overrides of the instance's volumes in the image.
- * - `stopBeforeImage` (default true), `afterImage` (`stopped` | `running`, default stopped),
+ * - `stopBeforeImage` (default true), `afterImage` (`stopped` | `running` | `terminated`;
+ *   default terminated for a builder, stopped with keepBuilder or for an existing instance),
  *   `stopTimeoutMinutes` (default 10), `imageTimeoutMinutes` (default 60).
  * - `copyToRegions` (list of regions): copies made by this stack.
  * - `copies` (object): { encrypted, kmsKeyIds: { <region>: <key> }, copyImageTags, imageTimeoutMinutes }.
@@ -75,7 +82,7 @@ import { GoldenImage, GoldenImageBuilderArgs, GoldenImageCopyArgs, GoldenImageDi
 import { goldenImageFromStack } from "./components/consumer";
 import { checkedProgramConfig, Mode } from "./components/program-config";
 import { resolveRegion } from "./components/base-image";
-import { AfterImage, ImageBlockDevice } from "./providers/core/options";
+import { AfterImage, ImageBlockDevice, VerifySettings } from "./providers/core/options";
 import { ImageCopy } from "./providers/resources/image-copy";
 
 const config = new pulumi.Config("golden-ami");
@@ -94,13 +101,17 @@ function build(): Record<string, pulumi.Output<unknown>> {
         if (userDataFile !== undefined && rest.userData !== undefined) {
             throw new pulumi.RunError("golden-ami: set golden-ami:builder.userData or golden-ami:builder.userDataFile, not both.");
         }
-        builder = userDataFile !== undefined ? { ...rest, userData: fs.readFileSync(path.resolve(userDataFile), "utf8") } : rest;
+        // Relative to the project directory (Pulumi.yaml's), where `pulumi` runs, whichever directory the program's main is in.
+        const projectDir = pulumi.runtime.getRootDirectory() || process.cwd();
+        builder = userDataFile !== undefined ? { ...rest, userData: fs.readFileSync(path.resolve(projectDir, userDataFile), "utf8") } : rest;
     }
     const golden = new GoldenImage("golden", {
         builder,
         existingInstanceId: config.get("existingInstanceId"),
         readiness: config.get("readiness") as Readiness | undefined,
         provisioningTimeoutMinutes: config.getNumber("provisioningTimeoutMinutes"),
+        keepBuilder: config.getBoolean("keepBuilder"),
+        verify: config.getObject<VerifySettings>("verify"),
         namePrefix: config.get("namePrefix") ?? pulumi.getProject(),
         description: config.get("description"),
         tags: config.getObject<Record<string, string>>("tags"),

@@ -2,9 +2,9 @@
  * `GoldenImage`: the whole golden-AMI pipeline as one Pulumi component.
  *
  * ```
- * builder (aws.ec2.Instance, or an existing instance)
- *    │ instanceId
- * InstanceImage (wait ready → stop → CreateImage → wait available + snapshots)
+ * Builder (golden-ami's own: RunInstances with a recipe ClientToken → customised → ready),
+ *    │ instanceId          or an existing instance (existingInstanceId, e.g. your aws.ec2.Instance)
+ * InstanceImage (stop → CreateImage → wait available + snapshots → verify → terminate the builder)
  *    │ imageId
  * ImageCopy × copyToRegions (CopyImage per region, concurrently)
  *    │
@@ -17,40 +17,22 @@
  * the old ones after (create-before-delete; nothing here asks for delete-before-replace), so
  * consumers always have a usable image. An unchanged recipe makes `pulumi up` a no-op.
  */
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { Builder, BuilderVolumeArgs } from "../providers/resources/builder";
 import { ImageCopy } from "../providers/resources/image-copy";
 import { DistributionInputs } from "../providers/resources/distribution-inputs";
 import { GoldenAmiError } from "../providers/core/errors";
 import { deterministicImageName } from "../providers/core/naming";
 import { regionProblem } from "../providers/core/region";
-import { AfterImage, ImageBlockDevice } from "../providers/core/options";
+import { AfterImage, DEFAULT_BUILDER_INSTANCE_TYPE, ImageBlockDevice, SUCCESS_MARKER, VerifySettings } from "../providers/core/options";
+import { ID_PATTERNS } from "../providers/lifecycle/checks";
 import { InstanceImage } from "../providers/resources/instance-image";
 import { baseImage, BaseImageArgs, resolveRegion } from "./base-image";
 
 /** The component's Pulumi type token. */
 export const GOLDEN_IMAGE_TYPE = "golden-ami:index:GoldenImage";
 
-/** Default builder instance type. */
-export const DEFAULT_BUILDER_INSTANCE_TYPE = "t3.micro";
-
-/**
- * Builder properties whose change means a new recipe: the builder is replaced (never updated
- * in place), which makes a new image and new copies. Tags are not part of the recipe.
- */
-export const BUILDER_RECIPE_PROPERTIES = [
-    "ami",
-    "instanceType",
-    "userData",
-    "userDataBase64",
-    "rootBlockDevice",
-    "subnetId",
-    "vpcSecurityGroupIds",
-    "iamInstanceProfile",
-    "keyName",
-    "metadataOptions",
-    "region",
-] as const;
+export { DEFAULT_BUILDER_INSTANCE_TYPE };
 
 /**
  * When the builder counts as ready to be imaged.
@@ -78,16 +60,17 @@ export interface RootVolumeArgs {
     sizeGiB?: pulumi.Input<number>;
     /** EBS volume type: gp3, gp2, io1, io2, st1, sc1 or standard. Default: the base image's (usually gp3/gp2). */
     type?: pulumi.Input<string>;
-    /** Encrypt the root volume (and so the image's root snapshot). Default: the account's EBS default. */
+    /** Encrypt the root volume (and so the image's root snapshot). Default **true**. */
     encrypted?: pulumi.Input<boolean>;
     /** KMS key (ID or ARN) for the encryption; default the account's `aws/ebs` key. */
     kmsKeyId?: pulumi.Input<string>;
 }
 
 /**
- * The builder: an EC2 instance launched from a base image, customised by its user data.
- * It always requires IMDSv2 (`httpTokens: "required"`), stops (never terminates) when the
- * operating system shuts down, and is replaced — not updated — when its user data changes.
+ * The builder: an EC2 instance golden-ami launches from a base image (a Builder resource),
+ * customised by its user data. It always requires IMDSv2 (`httpTokens: "required"`), stops
+ * when the operating system shuts down, and is replaced — not updated — when its recipe
+ * changes. Once the image is available it is terminated (`keepBuilder: true` keeps it stopped).
  */
 export interface GoldenImageBuilderArgs {
     /** The base image's AMI ID (`ami-...`). Exactly one of `baseImageId` and `baseImage`. */
@@ -115,9 +98,11 @@ export interface GoldenImageBuilderArgs {
      * Changing it replaces the builder, and so rebuilds the image.
      */
     userData?: pulumi.Input<string>;
-    /** The builder's root volume. */
+    /** The builder's root volume (encrypted by default). */
     rootVolume?: RootVolumeArgs;
-    /** Tags of the builder instance (a `Name` tag is added unless given). Not part of the recipe. */
+    /** Extra EBS volumes of the builder (encrypted by default); they become volumes of the image. */
+    volumes?: pulumi.Input<pulumi.Input<BuilderVolumeArgs>[]>;
+    /** Tags of the builder instance and its volumes (a `Name` tag is added unless given). Not part of the recipe. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -165,6 +150,12 @@ export interface GoldenImageArgs {
     readiness?: Readiness;
     /** How long the builder may take to become ready, in minutes. Default 30. */
     provisioningTimeoutMinutes?: pulumi.Input<number>;
+    /**
+     * Keep the builder, stopped, once its image exists (to inspect it). Default false: it is
+     * terminated as soon as the image is available. A kept builder is terminated when a recipe
+     * change has made the next generation, or on destroy.
+     */
+    keepBuilder?: boolean;
 
     /**
      * Start of the AMI name. The name is this plus a hash of the recipe (so each rebuild gets
@@ -182,7 +173,10 @@ export interface GoldenImageArgs {
     blockDeviceMappings?: pulumi.Input<pulumi.Input<ImageBlockDevice>[]>;
     /** Stop the instance before imaging (default true; false = crash-consistent NoReboot image). Part of the recipe. */
     stopBeforeImage?: pulumi.Input<boolean>;
-    /** The instance's state once imaged: `"stopped"` (default) or `"running"`. */
+    /**
+     * The instance's state once imaged: `"stopped"`, `"running"` or `"terminated"`. Default:
+     * `"terminated"` for a builder (`"stopped"` with `keepBuilder`), `"stopped"` for an existing instance.
+     */
     afterImage?: pulumi.Input<AfterImage>;
     /** How long stopping or starting the instance may take, in minutes (default 10). */
     stopTimeoutMinutes?: pulumi.Input<number>;
@@ -199,6 +193,17 @@ export interface GoldenImageArgs {
 
     /** Who may use the image and its copies, deprecation and deregistration protection. */
     distribution?: GoldenImageDistribution;
+
+    /**
+     * The verification gate: after the image is available and before any copy or sharing, a
+     * test instance is launched from it in the build region (`instanceType`, `subnetId`,
+     * `vpcSecurityGroupIds`, `userData`, `timeoutMinutes`), judged, and terminated. It passes
+     * when the instance runs with both status checks passed, or, with `userData` (a test
+     * script), when the script prints `GOLDEN-AMI-OK` and powers the instance off. On failure
+     * nothing is copied or shared, the image is deleted, the builder terminated, and the
+     * error shows the test instance's console tail. A change of `verify` makes a new build.
+     */
+    verify?: VerifySettings;
 }
 
 /** Region → AMI ID of every image a {@link GoldenImage} manages, the build region included. */
@@ -242,6 +247,36 @@ export function validateGoldenImageArgs(name: string, args: GoldenImageArgs, bui
                     `(e.g. { ssmParameter: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" }).`,
             );
         }
+        // Shapes the program alone shows (values still unknown are checked by the Builder at preview).
+        if (typeof b.baseImageId === "string" && !ID_PATTERNS.image.test(b.baseImageId)) {
+            fail(`"${name}": builder.baseImageId "${b.baseImageId}" is not an AMI ID (ami- followed by 8 or 17 lowercase hex digits).`);
+        }
+        if (typeof b.subnetId === "string" && !ID_PATTERNS.subnet.test(b.subnetId)) {
+            fail(`"${name}": builder.subnetId "${b.subnetId}" is not a subnet ID (subnet- followed by 8 or 17 lowercase hex digits); pass the subnet's ID, not its name or CIDR.`);
+        }
+        for (const sg of Array.isArray(b.vpcSecurityGroupIds) ? b.vpcSecurityGroupIds : []) {
+            if (typeof sg === "string" && !ID_PATTERNS["security group"].test(sg)) {
+                fail(`"${name}": builder.vpcSecurityGroupIds lists "${sg}", which is not a security group ID (sg- followed by 8 or 17 lowercase hex digits).`);
+            }
+        }
+    }
+    if (args.verify !== undefined) {
+        const v = args.verify as unknown;
+        if (typeof v !== "object" || v === null || Array.isArray(v)) fail(`"${name}": verify must be an object { instanceType?, subnetId?, vpcSecurityGroupIds?, userData?, timeoutMinutes? }.`);
+        const userData = args.verify.userData as unknown;
+        if (typeof userData === "string" && !userData.includes(SUCCESS_MARKER)) {
+            fail(
+                `"${name}": verify.userData is a test script with no way to say it passed: it must print ${SUCCESS_MARKER} and power the ` +
+                    `instance off when the test passes (e.g. \`curl -fs localhost && echo ${SUCCESS_MARKER}; shutdown -h now\`). ` +
+                    `Leave verify.userData out to judge the image by its status checks alone.`,
+            );
+        }
+        if (typeof args.verify.subnetId === "string" && !ID_PATTERNS.subnet.test(args.verify.subnetId)) {
+            fail(`"${name}": verify.subnetId "${args.verify.subnetId}" is not a subnet ID (subnet- followed by 8 or 17 lowercase hex digits).`);
+        }
+    }
+    if (args.keepBuilder !== undefined && !hasBuilder) {
+        fail(`"${name}": keepBuilder applies to a builder golden-ami launches; an existing instance (existingInstanceId) is never terminated. Remove keepBuilder.`);
     }
     if (args.readiness !== undefined && !READINESS_VALUES.includes(args.readiness)) {
         fail(`"${name}": readiness must be one of ${READINESS_VALUES.map((r) => `"${r}"`).join(", ")}, not ${JSON.stringify(args.readiness)}.`);
@@ -339,8 +374,10 @@ export class GoldenImage extends pulumi.ComponentResource {
     public readonly regionImageIds: pulumi.Output<RegionImageIds>;
     /** The instance the image was taken from (the builder's ID, or `existingInstanceId`). */
     public readonly builderInstanceId: pulumi.Output<string>;
-    /** The builder instance; undefined with `existingInstanceId`. */
-    public readonly builder?: aws.ec2.Instance;
+    /** The base image the builder was launched from; undefined with `existingInstanceId`. */
+    public readonly baseImageId?: pulumi.Output<string>;
+    /** The builder (golden-ami's Builder resource); undefined with `existingInstanceId`. */
+    public readonly builder?: Builder;
     /** The image in the build region. */
     public readonly image: InstanceImage;
     /** The copies, by region. */
@@ -356,9 +393,12 @@ export class GoldenImage extends pulumi.ComponentResource {
         const distribution: GoldenImageDistribution = args.distribution ?? {};
 
         let instanceId: pulumi.Input<string>;
+        let afterImage = args.afterImage;
         if (args.builder) {
-            this.builder = this.makeBuilder(name, args.builder, buildRegion);
-            instanceId = this.builder.id;
+            this.builder = this.makeBuilder(name, args, readiness, buildRegion);
+            instanceId = this.builder.instanceId;
+            this.baseImageId = this.builder.baseImageId;
+            afterImage ??= args.keepBuilder ? "stopped" : "terminated";
         } else {
             instanceId = args.existingInstanceId!;
         }
@@ -385,11 +425,13 @@ export class GoldenImage extends pulumi.ComponentResource {
                 snapshotTags: args.snapshotTags,
                 blockDeviceMappings: args.blockDeviceMappings,
                 stopBeforeImage: args.stopBeforeImage,
-                afterImage: args.afterImage,
+                afterImage,
                 stopTimeoutMinutes: args.stopTimeoutMinutes,
                 imageTimeoutMinutes: args.imageTimeoutMinutes,
-                waitForBuilder: WAIT_FOR_BUILDER[readiness],
+                // golden-ami's own builder is ready when the Builder resource exists (it waited itself).
+                waitForBuilder: args.builder ? "none" : WAIT_FOR_BUILDER[readiness],
                 provisioningTimeoutMinutes: args.provisioningTimeoutMinutes,
+                verify: args.verify,
                 ...distribution,
             },
             { parent: this },
@@ -434,40 +476,43 @@ export class GoldenImage extends pulumi.ComponentResource {
             snapshotIds: this.snapshotIds,
             regionImageIds: this.regionImageIds,
             builderInstanceId: this.builderInstanceId,
+            baseImageId: this.baseImageId,
         });
     }
 
-    private makeBuilder(name: string, b: GoldenImageBuilderArgs, region: string | undefined): aws.ec2.Instance {
-        const ami = b.baseImageId ?? baseImage({ ...b.baseImage!, region: b.baseImage!.region ?? region }).imageId;
-        const root = b.rootVolume;
-        return new aws.ec2.Instance(
+    private makeBuilder(name: string, args: GoldenImageArgs, readiness: Readiness, region: string | undefined): Builder {
+        const b = args.builder!;
+        const baseImageId = b.baseImageId ?? baseImage({ ...b.baseImage!, region: b.baseImage!.region ?? region }).imageId;
+        return new Builder(
             `${name}-builder`,
             {
                 region,
-                ami,
+                baseImageId,
                 instanceType: b.instanceType ?? DEFAULT_BUILDER_INSTANCE_TYPE,
                 subnetId: b.subnetId,
                 vpcSecurityGroupIds: b.vpcSecurityGroupIds,
                 iamInstanceProfile: b.iamInstanceProfile,
                 keyName: b.keyName,
                 userData: b.userData,
-                userDataReplaceOnChange: true,
-                instanceInitiatedShutdownBehavior: "stop",
-                metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
-                rootBlockDevice: root
-                    ? {
-                          volumeSize: root.sizeGiB,
-                          volumeType: root.type,
-                          encrypted: root.encrypted,
-                          kmsKeyId: root.kmsKeyId,
-                          deleteOnTermination: true,
-                      }
-                    : undefined,
-                tags: pulumi.output(b.tags).apply((tags) => ({ Name: `${name}-builder`, ...(tags ?? {}) })),
+                rootVolume: b.rootVolume,
+                volumes: b.volumes,
+                tags: b.tags,
+                waitFor: WAIT_FOR_BUILDER[readiness],
+                provisioningTimeoutMinutes: args.provisioningTimeoutMinutes,
+                terminateTimeoutMinutes: args.stopTimeoutMinutes,
+                // What defines the image is part of the builder's recipe: a terminated builder
+                // cannot be imaged again, so a new image needs a new builder.
+                // A failed verification terminates the builder, so a changed verify needs a new one too.
+                rebuildOn: {
+                    namePrefix: args.namePrefix ?? name,
+                    blockDeviceMappings: args.blockDeviceMappings ?? null,
+                    stopBeforeImage: args.stopBeforeImage ?? true,
+                    verify: args.verify ?? null,
+                },
             },
-            // Replaced, never updated in place, when the recipe changes: a new builder is a new
-            // image. Pulumi's default create-before-delete keeps the old image until the new one exists.
-            { parent: this, replaceOnChanges: [...BUILDER_RECIPE_PROPERTIES] },
+            // Replaced, never updated in place, when the recipe changes (the Builder's diff): a new
+            // builder is a new image. Pulumi's default create-before-delete keeps the old image until the new one exists.
+            { parent: this },
         );
     }
 }

@@ -4,7 +4,7 @@
  * - {@link GoldenImage}: the whole pipeline (builder → image → copies → distribution) as one component.
  * - {@link baseImage}: find a base image (SSM parameter, or owners + name pattern).
  * - {@link goldenImageFromStack}: read a golden-image stack from another stack (StackReference).
- * - {@link InstanceImage}, {@link ImageCopy}: the dynamic resources, for programs that wire them by hand.
+ * - {@link Builder}, {@link InstanceImage}, {@link ImageCopy}: the dynamic resources, for programs that wire them by hand.
  */
 export { GoldenImage, GOLDEN_IMAGE_TYPE, recipeImageName } from "./golden-image";
 export type {
@@ -20,6 +20,8 @@ export { baseImage } from "./base-image";
 export type { BaseImageArgs, BaseImage } from "./base-image";
 export { goldenImageFromStack, imageIdForRegion } from "./consumer";
 export type { GoldenImageFromStackOptions, GoldenImageReference, GoldenImageStackOutputs } from "./consumer";
+export { Builder } from "../providers/resources/builder";
+export type { BuilderArgs, BuilderRootVolumeArgs, BuilderVolumeArgs } from "../providers/resources/builder";
 export { InstanceImage } from "../providers/resources/instance-image";
 export type { InstanceImageArgs } from "../providers/resources/instance-image";
 export type { ImageBlockDevice, AfterImage } from "../providers/core/options";

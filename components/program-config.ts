@@ -23,6 +23,8 @@ export const PROGRAM_CONFIG: Readonly<Record<string, { type: ValueType; modes: r
     existingInstanceId: { type: "string", modes: BUILD },
     readiness: { type: "string", modes: BUILD },
     provisioningTimeoutMinutes: { type: "number", modes: BUILD },
+    keepBuilder: { type: "boolean", modes: BUILD },
+    verify: { type: "object", modes: BUILD },
     namePrefix: { type: "string", modes: BUILD },
     blockDeviceMappings: { type: "list", modes: BUILD },
     stopBeforeImage: { type: "boolean", modes: BUILD },

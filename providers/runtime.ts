@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { realClock, RunContext } from "./core/context";
+import { builderProvider } from "./lifecycle/builder";
 import { setConfiguredRegion } from "./core/region";
 import { imageCopyKind } from "./lifecycle/image-copy";
 import { imageProvider } from "./lifecycle/image-lifecycle";
@@ -23,6 +24,7 @@ export function createProviders(ctx: RunContext): Record<ProviderKind, pulumi.dy
     return {
         InstanceImage: { ...imageProvider(instanceImageKind, ctx), configure },
         ImageCopy: { ...imageProvider(imageCopyKind, ctx), configure },
+        Builder: { ...builderProvider(ctx), configure },
     };
 }
 

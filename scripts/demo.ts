@@ -7,9 +7,12 @@
  *   npm run demo -- --destroy    # destroys every stack, checks nothing is left, stops the emulator
  *
  * The emulator keeps running between the two (its address is in .ga/demo/emulator.json), so
- * the second invocation destroys what the first made. The @pulumi/aws provider plugin cannot
- * be downloaded here, so the builder and the consumer's instances are launched through the
- * EC2 API directly; everything golden-ami does itself runs for real.
+ * the second invocation destroys what the first made. The build stack runs GoldenImage's own
+ * builder: the base image from the SSM lookup, a customisation script that powers the builder
+ * off, the image, the verification gate (a test instance of the image), the builder
+ * terminated, the copy. The @pulumi/aws provider plugin cannot be
+ * downloaded here, so only the consumer's instances are launched through the EC2 API directly;
+ * everything golden-ami does itself runs for real.
  */
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -18,6 +21,7 @@ import {
     DescribeImagesCommand,
     DescribeSnapshotsCommand,
     EC2Client,
+    DescribeInstancesCommand,
     RunInstancesCommand,
     TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
@@ -39,12 +43,25 @@ const STACKS = {
     consumer: `consumer-${REGIONAL_REGION}`,
 };
 /** Emulated durations: long enough to watch progress, short enough for a demo. */
-const TIMING = { instancePending: 1, instanceStopping: 3, imagePending: 8, copyPending: 8 };
+const TIMING = { instancePending: 1, userDataSeconds: 4, instanceStopping: 3, instanceTerminating: 2, imagePending: 8, copyPending: 8 };
+/** The builder's base image (an SSM public parameter, resolved by GoldenImage's lookup) and its customisation. */
+const BASE_IMAGE = { ssmParameter: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" };
+const CUSTOMISE = [
+    "#!/bin/bash",
+    "set -euo pipefail",
+    "trap 'echo GOLDEN-AMI-FAILED; shutdown -h now' ERR",
+    "echo 'golden-ami demo: installing nginx'",
+    "sleep 2",
+    "echo 'golden-ami demo: customised'",
+    "shutdown -h now",
+    "",
+].join("\n");
+/** The verification gate's test script: run on a test instance of the new image before it is copied. */
+const VERIFY = ["#!/bin/bash", "set -euo pipefail", "echo 'golden-ami demo: nginx answers on :80'", "echo GOLDEN-AMI-OK", "shutdown -h now", ""].join("\n");
 
 interface EmulatorRecord {
     endpoint: string;
     pid: number;
-    builderInstanceId?: string;
     consumerInstanceIds?: string[];
 }
 
@@ -162,46 +179,31 @@ async function up(): Promise<void> {
     fs.mkdirSync(DEMO_DIR, { recursive: true });
     writeProject();
     say("golden-ami demo: build a golden image, copy it, consume it — on the embedded EC2 emulator");
-    say(`[1/6] starting the EC2 emulator (instances stop in ${TIMING.instanceStopping} s, images and copies take ${TIMING.imagePending} s)`);
+    say(`[1/5] starting the EC2 emulator (builders customise for ${TIMING.userDataSeconds} s, instances stop in ${TIMING.instanceStopping} s, images and copies take ${TIMING.imagePending} s)`);
     const emulator = await startEmulator();
     const env = credentialsEnv(emulator.endpoint);
     say(`      ${emulator.endpoint} (pid ${emulator.pid}); state in ${path.relative(ROOT, DEMO_DIR)}/`);
 
-    if (!emulator.builderInstanceId) {
-        const client = ec2(emulator.endpoint, BUILD_REGION);
-        const base = (await client.send(new DescribeImagesCommand({ Owners: ["amazon"], Filters: [{ Name: "name", Values: ["amzn2-ami-hvm-*"] }] }))).Images![0];
-        const run = await client.send(
-            new RunInstancesCommand({
-                ImageId: base.ImageId,
-                InstanceType: "t3.micro",
-                MinCount: 1,
-                MaxCount: 1,
-                TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "Name", Value: "golden-ami-demo-builder" }] }],
-            }),
-        );
-        emulator.builderInstanceId = run.Instances![0].InstanceId!;
-        fs.writeFileSync(EMULATOR_FILE, JSON.stringify(emulator, null, 2));
-        say(`[2/6] launched builder ${emulator.builderInstanceId} in ${BUILD_REGION} from ${base.Name} (the customised server to capture)`);
-    } else {
-        say(`[2/6] builder ${emulator.builderInstanceId} in ${BUILD_REGION} (from the previous run)`);
-    }
-
     const sourceStack = `organization/golden-ami/${STACKS.build}`;
-    say(`[3/6] pulumi up ${STACKS.build}: stop the builder, image it, wait for every snapshot, copy to ${COPY_REGION}`);
+    say(
+        `[2/5] pulumi up ${STACKS.build}: look up the base image (${BASE_IMAGE.ssmParameter}), launch the builder, let it customise ` +
+            `itself and power off, image it, wait for every snapshot, verify it with a test instance, terminate both, copy to ${COPY_REGION}`,
+    );
     ensureStack(env, STACKS.build, {
         "aws:region": BUILD_REGION,
         "golden-ami:mode": "build",
-        "golden-ami:existingInstanceId": emulator.builderInstanceId,
+        "golden-ami:builder": JSON.stringify({ baseImage: BASE_IMAGE, userData: CUSTOMISE, tags: { purpose: "demo" } }),
+        "golden-ami:verify": JSON.stringify({ userData: VERIFY }),
         "golden-ami:copyToRegions": JSON.stringify([COPY_REGION]),
         "golden-ami:tags": JSON.stringify({ team: "platform", purpose: "demo" }),
     });
     mustPulumi(env, ["up", "--yes", "--skip-preview", "--stack", STACKS.build]);
 
-    say(`[4/6] pulumi up ${STACKS.regional}: copy the build stack's image into ${REGIONAL_REGION} through a StackReference`);
+    say(`[3/5] pulumi up ${STACKS.regional}: copy the build stack's image into ${REGIONAL_REGION} through a StackReference`);
     ensureStack(env, STACKS.regional, { "aws:region": REGIONAL_REGION, "golden-ami:mode": "regional", "golden-ami:sourceStack": sourceStack });
     mustPulumi(env, ["up", "--yes", "--skip-preview", "--stack", STACKS.regional]);
 
-    say(`[5/6] pulumi up ${STACKS.consumer}: read the golden AMI for ${REGIONAL_REGION} from the regional stack`);
+    say(`[4/5] pulumi up ${STACKS.consumer}: read the golden AMI for ${REGIONAL_REGION} from the regional stack`);
     ensureStack(env, STACKS.consumer, {
         "aws:region": REGIONAL_REGION,
         "golden-ami:mode": "consumer",
@@ -224,7 +226,7 @@ async function up(): Promise<void> {
         }
         fs.writeFileSync(EMULATOR_FILE, JSON.stringify(emulator, null, 2));
     }
-    say(`[6/6] launched identical instances ${emulator.consumerInstanceIds.join(" and ")} in ${REGIONAL_REGION}a and ${REGIONAL_REGION}b from ${consumer.imageId}`);
+    say(`[5/5] launched identical instances ${emulator.consumerInstanceIds.join(" and ")} in ${REGIONAL_REGION}a and ${REGIONAL_REGION}b from ${consumer.imageId}`);
     say(`      (through the EC2 API: consumer mode's launch template and instances need the @pulumi/aws plugin, which cannot be downloaded here)`);
 
     say("");
@@ -262,22 +264,22 @@ async function destroy(): Promise<void> {
         mustPulumi(env, ["destroy", "--yes", "--skip-preview", "--stack", stack], { quiet: true });
         mustPulumi(env, ["stack", "rm", stack, "--yes"], { quiet: true });
     }
-    const byRegion: Record<string, string[]> = { [BUILD_REGION]: [emulator.builderInstanceId ?? ""], [REGIONAL_REGION]: emulator.consumerInstanceIds ?? [] };
-    for (const [region, ids] of Object.entries(byRegion)) {
-        const live = ids.filter(Boolean);
-        if (live.length) await ec2(emulator.endpoint, region).send(new TerminateInstancesCommand({ InstanceIds: live }));
-    }
+    // The consumer's instances are the demo's own (the builder was golden-ami's, terminated by the build stack).
+    const consumers = emulator.consumerInstanceIds ?? [];
+    if (consumers.length) await ec2(emulator.endpoint, REGIONAL_REGION).send(new TerminateInstancesCommand({ InstanceIds: consumers }));
     let left = 0;
     for (const region of REGIONS) {
         const client = ec2(emulator.endpoint, region);
         const images = (await client.send(new DescribeImagesCommand({ Owners: ["self"] }))).Images ?? [];
         const snapshots = (await client.send(new DescribeSnapshotsCommand({ OwnerIds: ["self"] }))).Snapshots ?? [];
-        left += images.length + snapshots.length;
-        say(`  ${region.padEnd(16)} images left: ${images.length}, snapshots left: ${snapshots.length}`);
+        const reservations = (await client.send(new DescribeInstancesCommand({}))).Reservations ?? [];
+        const instances = reservations.flatMap((r) => r.Instances ?? []).filter((i) => !["terminated", "shutting-down"].includes(i.State?.Name ?? ""));
+        left += images.length + snapshots.length + instances.length;
+        say(`  ${region.padEnd(16)} images left: ${images.length}, snapshots left: ${snapshots.length}, instances left: ${instances.length}`);
     }
     process.kill(emulator.pid, "SIGTERM");
     fs.rmSync(DEMO_DIR, { recursive: true, force: true });
-    say(left === 0 ? "golden-ami demo: everything removed; the emulator is stopped." : `golden-ami demo: ${left} images/snapshots were left behind`);
+    say(left === 0 ? "golden-ami demo: everything removed; the emulator is stopped." : `golden-ami demo: ${left} images/snapshots/instances were left behind`);
     if (left !== 0) process.exitCode = 1;
 }
 

@@ -12,6 +12,10 @@ export const MARKER_TAGS = {
     sourceInstance: "golden-ami:source-instance",
     /** `region/ami-id` an ImageCopy was copied from. */
     sourceImage: "golden-ami:source-image",
+    /** The name of the Builder resource that launched this builder instance. */
+    builder: "golden-ami:builder",
+    /** The image a verification test instance tests. */
+    verifies: "golden-ami:verifies",
 } as const;
 
 export const MANAGED_BY_VALUE = "golden-ami";
@@ -46,6 +50,24 @@ export function deterministicImageName(resourceName: string, identity: unknown):
 /** A CopyImage ClientToken (at most 64 ASCII characters) derived from the inputs that define the copy. */
 export function copyClientToken(identity: unknown): string {
     return `golden-ami-${shortHash(identity, 40)}`;
+}
+
+/**
+ * A RunInstances ClientToken (at most 64 ASCII characters) derived from the builder's recipe:
+ * a retried or resumed create launches nothing new, EC2 answers the instance it launched.
+ */
+export function builderClientToken(identity: unknown): string {
+    return `golden-ami-b-${shortHash(identity, 40)}`;
+}
+
+/**
+ * The token after `token` when EC2 answers it with an instance that is terminated (a builder of
+ * an earlier generation with the same recipe, e.g. after `pulumi destroy`): EC2 keeps a token
+ * bound after termination, so the next launch needs a token of its own, derived, so that a
+ * retry derives the same one.
+ */
+export function nextClientToken(token: string, staleInstanceId: string): string {
+    return `golden-ami-b-${shortHash({ token, staleInstanceId }, 40)}`;
 }
 
 /** The resource name at the end of a URN (`...::web-golden` → `web-golden`); "image" without a URN. */

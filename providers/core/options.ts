@@ -21,15 +21,50 @@ export interface ImageBlockDevice {
     deleteOnTermination?: boolean;
 }
 
-/** What the source instance should be once its image exists. */
-export type AfterImage = "stopped" | "running";
-export const AFTER_IMAGE_VALUES: readonly AfterImage[] = ["stopped", "running"];
+/**
+ * What the source instance should be once its image exists. `"terminated"` is for builders
+ * golden-ami launched (GoldenImage's default): nothing of the build is left billing.
+ */
+export type AfterImage = "stopped" | "running" | "terminated";
+export const AFTER_IMAGE_VALUES: readonly AfterImage[] = ["stopped", "running", "terminated"];
 
 /** How to tell a builder is done customising (see ec2/readiness.ts). */
 export type BuilderReadiness = "none" | "stopped" | "status-ok";
 export const BUILDER_READINESS_VALUES: readonly BuilderReadiness[] = ["none", "stopped", "status-ok"];
 
 export const VOLUME_TYPES = ["gp3", "gp2", "io1", "io2", "st1", "sc1", "standard"] as const;
+
+/** Default instance type of a builder. */
+export const DEFAULT_BUILDER_INSTANCE_TYPE = "t3.micro";
+
+/**
+ * The line a customisation script prints to the console when it fails (e.g.
+ * `trap 'echo GOLDEN-AMI-FAILED > /dev/console; shutdown -h now' ERR`): a builder that powers
+ * itself off with it in its console output failed, and is never imaged.
+ */
+export const FAILURE_MARKER = "GOLDEN-AMI-FAILED";
+
+/** The line a verification test script prints to the console when the new image passed, before it powers off. */
+export const SUCCESS_MARKER = "GOLDEN-AMI-OK";
+
+/** How a new image is tested before it is copied or shared (GoldenImage/InstanceImage `verify`). */
+export interface VerifySettings {
+    /** Instance type of the test instance. Default t3.micro. */
+    instanceType?: string;
+    /** Subnet of the test instance. */
+    subnetId?: string;
+    /** Security groups of the test instance. */
+    vpcSecurityGroupIds?: string[];
+    /**
+     * A test script. Without one, the image passes when an instance of it runs with both status
+     * checks passed; with one, when the script prints GOLDEN-AMI-OK and powers the instance off.
+     */
+    userData?: string;
+    /** How long the test may take, in minutes. Default 15. */
+    timeoutMinutes?: number;
+}
+
+export const DEFAULT_VERIFY_TIMEOUT_MINUTES = 15;
 
 /** Default limits, in minutes. */
 export const DEFAULT_STOP_TIMEOUT_MINUTES = 10;

@@ -1,9 +1,9 @@
 /**
- * Instance state for imaging: look up, stop (and wait), start again (and wait).
- * Each step tolerates the states an instance can be found in when a retried create or a
- * resumed build reaches it (pending, running, stopping, stopped).
+ * Instance state for imaging: look up, stop (and wait), start again (and wait), terminate
+ * (and wait). Each step tolerates the states an instance can be found in when a retried
+ * create or a resumed build reaches it (pending, running, stopping, stopped, shutting-down).
  */
-import { DescribeInstancesCommand, Instance, StartInstancesCommand, StopInstancesCommand } from "@aws-sdk/client-ec2";
+import { DescribeInstancesCommand, Instance, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { WaitContext } from "../core/context";
 import { explainAwsError, GoldenAmiError, isNotFound } from "../core/errors";
 import { ec2Client } from "./client";
@@ -111,4 +111,41 @@ export async function startInstance(region: string, instanceId: string, options:
         }
     }
     await waitForInstanceState(region, instanceId, "running", options);
+}
+
+/** True for an instance that is gone or going (terminated, shutting-down, or no longer described). */
+export function isEnded(instance: Instance | undefined): boolean {
+    const state = instance?.State?.Name;
+    return state === undefined || state === "terminated" || state === "shutting-down";
+}
+
+/**
+ * Terminates the instance and waits until it is `terminated` (or no longer described).
+ * A missing or already terminated instance is fine: the goal is that it is gone.
+ */
+export async function terminateInstance(region: string, instanceId: string, options: InstanceWaitOptions): Promise<void> {
+    const instance = await describeInstance(region, instanceId);
+    if (!instance || instance.State?.Name === "terminated") return;
+    if (instance.State?.Name !== "shutting-down") {
+        options.onProgress?.(`terminating instance ${instanceId}`);
+        try {
+            await ec2Client(region).send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+        } catch (err) {
+            if (isNotFound(err)) return;
+            throw explainAwsError(err, `terminating instance ${instanceId} in ${region}`);
+        }
+    }
+    await waitUntil<Instance | undefined>({
+        description: `instance ${instanceId} in ${region} to be terminated`,
+        timeoutMs: options.timeoutMs,
+        clock: options.clock,
+        timeScale: options.timeScale,
+        delays: options.delays,
+        onProgress: options.onProgress,
+        observe: () => describeInstance(region, instanceId),
+        judge: (seen) => {
+            const state = seen?.State?.Name ?? "terminated";
+            return state === "terminated" ? { state: "done" } : { state: "pending", status: `instance ${state}` };
+        },
+    });
 }

@@ -7,14 +7,26 @@
  *   the tail of its console output, which is where a failed customisation script says why.
  * - "status-ok": for builders with nothing to run: running, with both status checks passed.
  * - "none": the instance is ready as it is (an existing server customised by hand).
+ *
+ * A customisation that fails is told apart from one still running: a builder that powers off
+ * with FAILURE_MARKER in its console output, or that terminates itself, failed
+ * (BuilderFailedError, with the console tail); so does one that runs out of time.
  */
 import { DescribeInstanceStatusCommand, GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
 import { realClock } from "../core/context";
-import { BuilderReadiness } from "../core/options";
+import { BuilderReadiness, FAILURE_MARKER } from "../core/options";
 import { explainAwsError, GoldenAmiError } from "../core/errors";
 import { ec2Client } from "./client";
 import { waitForInstanceState, InstanceWaitOptions } from "./instances";
-import { formatDuration, waitUntil, WaitTimeoutError } from "./waiter";
+import { formatDuration, waitUntil, WaitFailedError, WaitTimeoutError } from "./waiter";
+
+/** The builder's customisation failed or ran out of time; `consoleTail` is what its console said last. */
+export class BuilderFailedError extends GoldenAmiError {
+    constructor(message: string, code: string, readonly consoleTail: string) {
+        super(message, code);
+        this.name = "BuilderFailedError";
+    }
+}
 
 
 /** The last `lines` lines of the instance's console output ("" when EC2 has none yet). */
@@ -35,6 +47,15 @@ export async function waitForBuilder(region: string, instanceId: string, readine
         if (readiness === "stopped") {
             options.onProgress?.(`waiting for builder ${instanceId} to finish its user data and power off`);
             await waitForInstanceState(region, instanceId, "stopped", options);
+            const tail = await consoleTail(region, instanceId, 40);
+            if (tail.includes(FAILURE_MARKER)) {
+                throw new BuilderFailedError(
+                    `golden-ami: the customisation of builder ${instanceId} in ${region} failed: it powered off with ${FAILURE_MARKER} in its console output. ` +
+                        `What to do: fix the user data (the console output below says where it stopped) and run \`pulumi up\` again. Last console output:\n${tail}`,
+                    "BuilderFailed",
+                    tail,
+                );
+            }
             return;
         }
         const clock = options.clock ?? realClock;
@@ -62,13 +83,23 @@ export async function waitForBuilder(region: string, instanceId: string, readine
             },
         });
     } catch (err) {
+        if (err instanceof WaitFailedError) {
+            const tail = await consoleTail(region, instanceId);
+            throw new BuilderFailedError(
+                `${err.message}. What to do: check the user data (a script that terminates its own instance, or one that breaks ` +
+                    `the instance's status checks). Last console output:\n${tail || "(none)"}`,
+                "BuilderFailed",
+                tail,
+            );
+        }
         if (err instanceof WaitTimeoutError) {
             const tail = await consoleTail(region, instanceId);
-            throw new GoldenAmiError(
+            throw new BuilderFailedError(
                 `golden-ami: builder ${instanceId} in ${region} was not ready (${readiness === "stopped" ? "powered off" : "status checks passed"}) ` +
                     `within ${formatDuration(options.timeoutMs)} (last seen: ${err.lastStatus}). What to do: check that the user data ` +
                     `finishes with \`shutdown -h now\` and succeeds, or raise provisioningTimeoutMinutes. Last console output:\n${tail || "(none yet)"}`,
                 "BuilderNotReady",
+                tail,
             );
         }
         throw err;

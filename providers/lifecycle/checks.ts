@@ -28,6 +28,8 @@ export const ID_PATTERNS = {
     instance: /^i-([0-9a-f]{8}|[0-9a-f]{17})$/,
     image: /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/,
     snapshot: /^snap-([0-9a-f]{8}|[0-9a-f]{17})$/,
+    subnet: /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/,
+    "security group": /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/,
 };
 
 /** Collects failures; every method ignores undefined (optional) and unknown values. */
@@ -62,7 +64,7 @@ export class Checker {
     id(property: string, value: unknown, kind: keyof typeof ID_PATTERNS): void {
         if (!this.string(property, value)) return;
         if (!ID_PATTERNS[kind].test(value)) {
-            const prefix = { instance: "i-", image: "ami-", snapshot: "snap-" }[kind];
+            const prefix = { instance: "i-", image: "ami-", snapshot: "snap-", subnet: "subnet-", "security group": "sg-" }[kind];
             this.fail(property, `${property}: "${value}" is not a valid ${kind} ID (${prefix} followed by 8 or 17 lowercase hex digits)`);
         }
     }

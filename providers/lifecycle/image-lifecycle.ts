@@ -41,7 +41,7 @@ import { minutes, WaitFailedError } from "../ec2/waiter";
 import { checkDistribution } from "./check-distribution";
 import { Checker, containsUnknown } from "./checks";
 import { defaulted, ImageInputs, ImageKind, ImageState, StepContext } from "./image-kind";
-import { hostKeys, PartialCreateError } from "./partial";
+import { hostKeys, ImageRejectedError, PartialCreateError } from "./partial";
 
 /** State holds no undefined (nothing to diff against an absent input). */
 function clean<T>(value: T): T {
@@ -160,7 +160,8 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             this.reportDone(outs, step);
             return { id: imageId, outs: { ...outs, complete: true } };
         } catch (err) {
-            if (theirs) throw err;
+            // A rejected image (the kind deleted it) leaves nothing to record.
+            if (theirs || err instanceof ImageRejectedError) throw err;
             // The image is good; only a later step failed. Keep it, and let the next `pulumi up` finish the steps
             // (distribution included: the resume reads what is live and applies the rest).
             const outs = this.outputs(inputs, ready.image!, ready.snapshots, {}, extra);

@@ -1,7 +1,8 @@
 /**
  * The InstanceImage kind of the image lifecycle: an AMI made from an EC2 instance. Its own
  * part: wait until the builder is done customising, stop it (never image a disk mid-write),
- * CreateImage; afterwards put the instance into the declared after-image state.
+ * CreateImage; afterwards put the instance into the declared after-image state (stopped,
+ * running again, or terminated: the end of a builder golden-ami launched).
  */
 import type { Image } from "@aws-sdk/client-ec2";
 import { MARKER_TAGS } from "../core/naming";
@@ -13,10 +14,16 @@ import {
     DEFAULT_PROVISIONING_TIMEOUT_MINUTES,
     DEFAULT_STOP_TIMEOUT_MINUTES,
     ImageBlockDevice,
+    SUCCESS_MARKER,
+    VerifySettings,
     VOLUME_TYPES,
 } from "../core/options";
+import { deleteImageAndSnapshots } from "../ec2/image-delete";
+import { imageSnapshotIds } from "../ec2/images";
+import { verifyImage, VerificationFailedError } from "../ec2/verification";
+import { ImageRejectedError } from "./partial";
 import { createImage } from "../ec2/create-image";
-import { describeInstance, requireImageableInstance, startInstance, stopInstance } from "../ec2/instances";
+import { describeInstance, requireImageableInstance, startInstance, stopInstance, terminateInstance } from "../ec2/instances";
 import { waitForBuilder } from "../ec2/readiness";
 import { minutes } from "../ec2/waiter";
 import { Checker, isUnknown } from "./checks";
@@ -31,6 +38,8 @@ export interface InstanceImageInputs extends ImageInputs {
     waitForBuilder: BuilderReadiness;
     provisioningTimeoutMinutes: number;
     stopTimeoutMinutes: number;
+    /** Test the new image with an instance of it before it is finished (copied, shared). */
+    verify?: VerifySettings;
 }
 
 /** Everything the provider keeps in state: the inputs plus what EC2 reports about the image. */
@@ -81,14 +90,55 @@ async function applyAfterImage(inputs: InstanceImageInputs, step: StepContext, o
         const state = (await describeInstance(inputs.region, inputs.instanceId))?.State?.Name;
         if (!state || state === "terminated" || state === "shutting-down") return;
     }
-    if (inputs.afterImage === "running") await startInstance(inputs.region, inputs.instanceId, options);
+    if (inputs.afterImage === "terminated") {
+        // A builder golden-ami launched: once its image is available, nothing of it is left billing.
+        step.progress(`image available; terminating builder ${inputs.instanceId}`);
+        await terminateInstance(inputs.region, inputs.instanceId, options);
+    } else if (inputs.afterImage === "running") await startInstance(inputs.region, inputs.instanceId, options);
     else if (onUpdate) await stopInstance(inputs.region, inputs.instanceId, options);
+}
+
+/** The verification settings' checks: a test script must have a way to say it passed. */
+export function checkVerify(c: Checker, property: string, v: unknown): void {
+    if (v === undefined || v === null || isUnknown(v)) return;
+    if (typeof v !== "object" || Array.isArray(v)) {
+        c.fail(property, `${property} must be an object { instanceType?, subnetId?, vpcSecurityGroupIds?, userData?, timeoutMinutes? }`);
+        return;
+    }
+    const s = v as Record<string, unknown>;
+    c.string(`${property}.instanceType`, s.instanceType);
+    c.id(`${property}.subnetId`, s.subnetId, "subnet");
+    if (Array.isArray(s.vpcSecurityGroupIds)) s.vpcSecurityGroupIds.forEach((id, i) => c.id(`${property}.vpcSecurityGroupIds[${i}]`, id, "security group"));
+    c.positiveNumber(`${property}.timeoutMinutes`, s.timeoutMinutes, "minutes");
+    if (c.string(`${property}.userData`, s.userData) && !s.userData.includes(SUCCESS_MARKER)) {
+        c.fail(
+            `${property}.userData`,
+            `${property}.userData: a test script must print ${SUCCESS_MARKER} and power the instance off when the test passes ` +
+                `(e.g. \`curl -fs localhost && echo ${SUCCESS_MARKER}; shutdown -h now\`); without it golden-ami cannot tell a pass. ` +
+                `Leave userData out to judge by the status checks alone.`,
+        );
+    }
+}
+
+/** Runs the verification gate; a failed image is deleted (and the builder ended as declared) before the error. */
+async function verifyOrReject(inputs: InstanceImageInputs, image: Image, step: StepContext): Promise<void> {
+    const waits = { onProgress: step.progress, clock: step.clock, timeScale: step.timeScale };
+    try {
+        await verifyImage(inputs.region, image.ImageId!, inputs.name, inputs.verify!, waits);
+    } catch (err) {
+        if (!(err instanceof VerificationFailedError)) throw err;
+        // Nothing of a rejected build is left: the builder as declared (terminated) and the image itself.
+        if (inputs.afterImage === "terminated") await applyAfterImage(inputs, step, false);
+        step.progress(`deleting image ${image.ImageId} and its snapshots: it failed its verification`);
+        await deleteImageAndSnapshots(inputs.region, image.ImageId!, imageSnapshotIds(image));
+        throw new ImageRejectedError(`${err.message}\nThe image and its snapshots were deleted; nothing was copied or shared.`);
+    }
 }
 
 export const instanceImageKind: ImageKind<InstanceImageInputs, InstanceImageOutputs> = {
     noun: "image",
     replaceKeys: ["instanceId", "region", "name", "blockDeviceMappings", "stopBeforeImage"],
-    updateKeys: ["description", "tags", "snapshotTags", "afterImage", "waitForBuilder", "provisioningTimeoutMinutes", "stopTimeoutMinutes", "imageTimeoutMinutes"],
+    updateKeys: ["description", "tags", "snapshotTags", "afterImage", "waitForBuilder", "provisioningTimeoutMinutes", "stopTimeoutMinutes", "imageTimeoutMinutes", "verify"],
 
     check(c: Checker, n: Record<string, unknown>) {
         if (c.required("instanceId", n.instanceId, "the ID of the instance to image (i-...)")) c.id("instanceId", n.instanceId, "instance");
@@ -98,6 +148,7 @@ export const instanceImageKind: ImageKind<InstanceImageInputs, InstanceImageOutp
         c.positiveNumber("provisioningTimeoutMinutes", n.provisioningTimeoutMinutes, "minutes");
         c.positiveNumber("stopTimeoutMinutes", n.stopTimeoutMinutes, "minutes");
         checkBlockDevices(c, n.blockDeviceMappings);
+        checkVerify(c, "verify", n.verify);
         const own: Record<string, unknown> = {
             stopBeforeImage: n.stopBeforeImage ?? true,
             afterImage: n.afterImage ?? "stopped",
@@ -138,11 +189,14 @@ export const instanceImageKind: ImageKind<InstanceImageInputs, InstanceImageOutp
         });
     },
 
-    async finish(inputs, _image, step, change) {
+    async finish(inputs, image, step, change) {
         // A handed-over image (adoptImageId) has no builder of ours to start or stop.
         if (inputs.adoptImageId !== undefined && (!change || change.resuming)) return {};
-        if (!change || change.resuming) await applyAfterImage(inputs, step, false);
-        else if (change.olds.afterImage !== inputs.afterImage) await applyAfterImage(inputs, step, true);
+        if (!change || change.resuming) {
+            // The gate comes before the after-image step and before the lifecycle copies' source exists (copies and sharing wait for it).
+            if (inputs.verify) await verifyOrReject(inputs, image, step);
+            await applyAfterImage(inputs, step, false);
+        } else if (change.olds.afterImage !== inputs.afterImage) await applyAfterImage(inputs, step, true);
         return {};
     },
 

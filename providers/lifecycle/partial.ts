@@ -21,3 +21,17 @@ export class PartialCreateError extends Error {
 export function hostKeys(inputs: Record<string, unknown>): Record<string, unknown> {
     return "__provider" in inputs ? { __provider: inputs.__provider } : {};
 }
+
+/**
+ * "Made, then rejected": the image was made but failed a check after it (the verification
+ * gate) and was deleted with its snapshots. Nothing is left to record, so the lifecycle lets
+ * this error through as it is instead of recording a partial create.
+ */
+export class ImageRejectedError extends Error {
+    readonly __pulumiRunError = true;
+
+    constructor(message: string) {
+        super(message);
+        this.name = "ImageRejectedError";
+    }
+}

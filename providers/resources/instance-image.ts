@@ -4,7 +4,7 @@
  * snapshot behind it has completed. The provider side is lifecycle/instance-image.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AfterImage, BuilderReadiness, ImageBlockDevice } from "../core/options";
+import { AfterImage, BuilderReadiness, ImageBlockDevice, VerifySettings } from "../core/options";
 import { ImageResource, ImageResourceArgs } from "./image-resource";
 
 export type { AfterImage, ImageBlockDevice } from "../core/options";
@@ -33,7 +33,10 @@ export interface InstanceImageArgs extends ImageResourceArgs {
      * pulling the power cord. Changing it makes a new image.
      */
     stopBeforeImage?: pulumi.Input<boolean>;
-    /** The instance's state once the image exists: `"stopped"` (default) or `"running"` (started again). */
+    /**
+     * The instance's state once the image is available: `"stopped"` (default), `"running"`
+     * (started again) or `"terminated"` (for a builder: nothing of it is left; GoldenImage's default).
+     */
     afterImage?: pulumi.Input<AfterImage>;
     /**
      * Wait, before imaging, until the builder is done customising: `"stopped"` = until it
@@ -46,6 +49,14 @@ export interface InstanceImageArgs extends ImageResourceArgs {
     provisioningTimeoutMinutes?: pulumi.Input<number>;
     /** How long stopping (or starting) the instance may take, in minutes. Default 10. */
     stopTimeoutMinutes?: pulumi.Input<number>;
+    /**
+     * The verification gate: once the image is available, and before it is finished (shared;
+     * copies wait for it), an instance is launched from it and judged: running with both
+     * status checks passed, or, with `userData` (a test script), powered off by the script with
+     * `GOLDEN-AMI-OK` in its console output. It is terminated either way. A failed image is
+     * deleted with its snapshots and the error shows the test instance's console tail.
+     */
+    verify?: pulumi.Input<VerifySettings>;
 }
 
 /**

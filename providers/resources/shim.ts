@@ -13,7 +13,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 /** The kinds of dynamic resource the runtime module implements. */
-export type ProviderKind = "InstanceImage" | "ImageCopy";
+export type ProviderKind = "InstanceImage" | "ImageCopy" | "Builder";
 
 /** The golden-ami package this module belongs to (source or dist), or undefined if it is not in one. */
 function packageRoot(from: string): string | undefined {

@@ -19,6 +19,8 @@ export interface EmulatorTiming {
     userDataSeconds?: number;
     /** Status checks read `initializing` this long after an instance runs. */
     statusInitializing?: number;
+    /** TerminateInstances: `shutting-down` this long, then `terminated`. */
+    instanceTerminating?: number;
 }
 /** A timing update: a number sets a duration, null removes it (back to its default). */
 export type EmulatorTimingUpdate = { [K in keyof EmulatorTiming]?: number | null };
@@ -235,7 +237,13 @@ export class Emulator {
      * Partial update: given timing keys replace the current ones (null removes a key, back to
      * its default), `throttle: null` clears throttling, `failNext` queues one failure.
      */
-    async configure(settings: { timing?: EmulatorTimingUpdate; throttle?: ThrottleSettings | null; failNext?: FailNextSettings }): Promise<void> {
+    async configure(settings: {
+        timing?: EmulatorTimingUpdate;
+        throttle?: ThrottleSettings | null;
+        failNext?: FailNextSettings;
+        /** AMI ID → the status check its instances fail (`null` removes one). */
+        statusFailures?: Record<string, "instance" | "system" | null>;
+    }): Promise<void> {
         await this.control("POST", "/_golden-ami/config", settings);
     }
 

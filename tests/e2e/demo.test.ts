@@ -53,12 +53,17 @@ describe("e2e: the demo (npm run demo)", function () {
         assert.equal(instances.length, 2, `instances in ap-southeast-2: ${instances.map((i) => i.InstanceId).join(", ")}`);
         assert.deepEqual(instances.map((i) => i.ImageId), [regional, regional], "launched from the golden AMI");
         assert.deepEqual(instances.map((i) => i.Placement?.AvailabilityZone).sort(), ["ap-southeast-2a", "ap-southeast-2b"]);
+        // The build stack ran GoldenImage's own builder from the base-image lookup, and terminated it once imaged.
+        assert.match(run.output, /pulumi up build-us-east-1: look up the base image/);
+        const build = await consumerRegion(demoDir, "us-east-1");
+        assert.equal(build.instances.length, 0, `the builder is terminated: ${build.instances.map((i) => `${i.InstanceId} ${i.State?.Name}`).join(", ")}`);
+        assert.equal(build.images.length, 1, "one golden image in the build region");
 
         const destroyed = demo(["--destroy"], demoDir);
         assert.equal(destroyed.code, 0, destroyed.output);
         assert.match(destroyed.output, /everything removed; the emulator is stopped/);
         for (const region of ["us-east-1", "eu-west-1", "ap-southeast-2"]) {
-            assert.match(destroyed.output, new RegExp(`${region}\\s+images left: 0, snapshots left: 0`));
+            assert.match(destroyed.output, new RegExp(`${region}\\s+images left: 0, snapshots left: 0, instances left: 0`));
         }
         assert.ok(!fs.existsSync(demoDir), "the demo state is removed");
     });

@@ -3,9 +3,8 @@
 // shared), a regional stack reading it through a StackReference, the consumer helper, a
 // no-op re-run, a recipe change replaced create-before-delete, and a leak-free destroy.
 //
-// The build stack captures an existing instance (existingInstanceId): the builder path needs
-// the @pulumi/aws resource plugin for aws.ec2.Instance, which cannot be downloaded or built
-// here; it is covered with Pulumi mocks in tests/unit/golden-image.test.ts.
+// The build stack captures an existing instance (existingInstanceId); golden-ami's own builder
+// is run end to end by tests/e2e/builder.test.ts.
 //
 // The tests run in order and share one backend directory (StackReferences need that) and
 // one emulator; `after` removes every stack even when a test failed.

@@ -955,3 +955,5 @@ def apply() -> None:
     AmisResponse.disable_image_deprecation = _response_disable_image_deprecation  # type: ignore[attr-defined]
     AmisResponse.enable_image_deregistration_protection = _response_enable_image_deregistration_protection  # type: ignore[attr-defined]
     AmisResponse.disable_image_deregistration_protection = _response_disable_image_deregistration_protection  # type: ignore[attr-defined]
+
+    __import__("ext_instances").apply()  # builders: ClientToken, user data that runs, status failures, shutting-down

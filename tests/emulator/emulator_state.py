@@ -30,6 +30,7 @@ TIMING_KEYS = (
     "snapshotSecondsPerGiB",  # added to each snapshot's duration per GiB of its volume (default 0)
     "userDataSeconds",  # user data ending in a shutdown command powers the instance off this long after it runs (unset: never)
     "statusInitializing",  # status checks read `initializing` this long after the instance runs (default 0)
+    "instanceTerminating",  # TerminateInstances: shutting-down -> terminated (ext_instances.py; default 0)
 )
 
 DEFAULT_FAIL_CODE = "Server.InternalError"

@@ -23,7 +23,7 @@ export function useEmulatorEnv(emulator: Emulator, region: string): () => void {
 /** check (which must accept the inputs), then create with its inputs plus the host's `__provider` key. */
 export async function checkedCreate<O>(
     provider: pulumi.dynamic.ResourceProvider,
-    type: "InstanceImage" | "ImageCopy",
+    type: "InstanceImage" | "ImageCopy" | "Builder",
     name: string,
     news: Record<string, unknown>,
 ): Promise<{ id: string; outs: O; inputs: Record<string, unknown> }> {

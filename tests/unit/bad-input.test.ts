@@ -1,5 +1,5 @@
-// One table of invalid inputs, each refused at preview by the `check` of InstanceImage or
-// ImageCopy (the distribution inputs, which both share, go through InstanceImage's) with the
+// One table of invalid inputs, each refused at preview by the `check` of InstanceImage,
+// ImageCopy or Builder (the distribution inputs, which both share, go through InstanceImage's) with the
 // offending property named and a message that says what is wrong; nothing else may be blamed.
 // Prints `bad inputs refused: N/N`. Inputs that only EC2 can judge (a name taken by a foreign
 // image, a terminated instance, an instance in another region) are refused at create:
@@ -12,6 +12,7 @@ import { badInputTally, recordBadInput } from "../support/reliability-summary";
 
 const instanceImageProvider = providers.InstanceImage;
 const imageCopyProvider = providers.ImageCopy;
+const builderProvider = providers.Builder;
 
 const URN = "urn:pulumi:s::p::pulumi-nodejs:dynamic/golden-ami:InstanceImage::web";
 const INSTANCE = "i-0123456789abcdef0";
@@ -27,7 +28,9 @@ const VALID_IMAGE_COPY = {
     resourceUrn: "urn:pulumi:s::p::pulumi-nodejs:dynamic/golden-ami:ImageCopy::web-eu",
 };
 
-type Route = "InstanceImage" | "ImageCopy";
+const VALID_BUILDER = { baseImageId: IMAGE, region: "us-east-1", resourceUrn: "urn:pulumi:s::p::pulumi-nodejs:dynamic/golden-ami:Builder::web-builder" };
+
+type Route = "InstanceImage" | "ImageCopy" | "Builder";
 
 interface BadInput {
     route: Route;
@@ -74,7 +77,7 @@ const ROWS: BadInput[] = [
     { route: "InstanceImage", what: "imageTimeoutMinutes as a string", input: { imageTimeoutMinutes: "60" }, property: "imageTimeoutMinutes", says: "must be a number of minutes" },
 
     // --- enums and flags -------------------------------------------------------------------
-    { route: "InstanceImage", what: "afterImage unknown", input: { afterImage: "terminated" }, property: "afterImage", says: 'must be one of "stopped", "running"' },
+    { route: "InstanceImage", what: "afterImage unknown", input: { afterImage: "hibernated" }, property: "afterImage", says: 'must be one of "stopped", "running", "terminated"' },
     { route: "InstanceImage", what: "afterImage in another case", input: { afterImage: "Running" }, property: "afterImage", says: "must be one of" },
     { route: "InstanceImage", what: "stopBeforeImage as a string", input: { stopBeforeImage: "false" }, property: "stopBeforeImage", says: "must be true or false" },
     { route: "InstanceImage", what: "volume type unknown", input: { blockDeviceMappings: [{ deviceName: "/dev/sdf", volumeType: "gp4" }] }, property: "blockDeviceMappings[0].volumeType", says: "must be one of" },
@@ -133,6 +136,26 @@ const ROWS: BadInput[] = [
     { route: "ImageCopy", what: "reserved tag key on the copy's snapshots", input: { snapshotTags: { "aws:x": "y" } }, property: "snapshotTags", says: "reserved by AWS" },
     { route: "ImageCopy", what: "copy shared with a 13-digit account", input: { launchAccounts: ["1234567890123"] }, property: "launchAccounts", says: "is not a 12-digit AWS account ID" },
     { route: "ImageCopy", what: "copy deprecated in the past", input: { deprecateAt: "2001-09-09T01:46:40Z" }, property: "deprecateAt", says: "is not in the future" },
+
+    // --- the verification gate -------------------------------------------------------------
+    { route: "InstanceImage", what: "a test script with no success marker", input: { verify: { userData: "#!/bin/bash\ncurl -f localhost\n" } }, property: "verify", says: "must print GOLDEN-AMI-OK" },
+    { route: "InstanceImage", what: "a test instance in a subnet given by name", input: { verify: { subnetId: "private-a" } }, property: "verify", says: "is not a valid subnet ID" },
+    { route: "InstanceImage", what: "a test timeout of 0 minutes", input: { verify: { timeoutMinutes: 0 } }, property: "verify", says: "greater than 0" },
+
+    // --- the builder -----------------------------------------------------------------------
+    { route: "Builder", what: "builder without a base image", input: { baseImageId: undefined }, property: "baseImageId", says: "baseImageId is required" },
+    { route: "Builder", what: "builder base image that is a snapshot ID", input: { baseImageId: SNAPSHOT }, property: "baseImageId", says: "is not a valid image ID" },
+    { route: "Builder", what: "subnet given by its CIDR", input: { subnetId: "10.0.1.0/24" }, property: "subnetId", says: "is not a valid subnet ID" },
+    { route: "Builder", what: "subnet ID with 9 hex digits", input: { subnetId: "subnet-123456789" }, property: "subnetId", says: "subnet- followed by 8 or 17" },
+    { route: "Builder", what: "security group by name", input: { vpcSecurityGroupIds: ["default"] }, property: "vpcSecurityGroupIds", says: "is not a valid security group ID" },
+    { route: "Builder", what: "instance type without a size", input: { instanceType: "t3" }, property: "instanceType", says: "is not an instance type" },
+    { route: "Builder", what: "unknown readiness", input: { waitFor: "running" }, property: "waitFor", says: 'must be one of "none", "stopped", "status-ok"' },
+    { route: "Builder", what: "root volume of 0 GiB", input: { rootVolume: { sizeGiB: 0 } }, property: "rootVolume", says: "from 1 to 65536" },
+    { route: "Builder", what: "unencrypted root volume with a KMS key", input: { rootVolume: { encrypted: false, kmsKeyId: "alias/k" } }, property: "rootVolume", says: "encrypted is false" },
+    { route: "Builder", what: "extra volume at the root device name", input: { volumes: [{ deviceName: "/dev/xvda", sizeGiB: 10 }] }, property: "volumes", says: "is not a data device name" },
+    { route: "Builder", what: "extra volume without a size", input: { volumes: [{ deviceName: "/dev/sdf" }] }, property: "volumes", says: "sizeGiB is required" },
+    { route: "Builder", what: "builder tag with a golden-ami: key", input: { tags: { "golden-ami:builder": "x" } }, property: "tags", says: "golden-ami's own marker tags" },
+    { route: "Builder", what: "provisioning timeout of 0", input: { provisioningTimeoutMinutes: 0 }, property: "provisioningTimeoutMinutes", says: "greater than 0" },
 ];
 
 /** Runs one row through the check it belongs to. */
@@ -147,6 +170,8 @@ async function failuresOf(row: BadInput): Promise<CheckFailure[]> {
             return (await instanceImageProvider.check!({}, merge(VALID_INSTANCE_IMAGE))).failures ?? [];
         case "ImageCopy":
             return (await imageCopyProvider.check!({}, merge(VALID_IMAGE_COPY))).failures ?? [];
+        case "Builder":
+            return (await builderProvider.check!({}, merge(VALID_BUILDER))).failures ?? [];
     }
 }
 
@@ -161,6 +186,7 @@ describe("unit: bad inputs are refused by check, naming the property", function 
     it("the valid base inputs pass (so each row below fails for its own reason)", async () => {
         assert.deepEqual((await instanceImageProvider.check!({}, { ...VALID_INSTANCE_IMAGE })).failures, []);
         assert.deepEqual((await imageCopyProvider.check!({}, { ...VALID_IMAGE_COPY })).failures, []);
+        assert.deepEqual((await builderProvider.check!({}, { ...VALID_BUILDER })).failures, []);
     });
 
     afterEach(function () {

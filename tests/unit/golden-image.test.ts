@@ -1,15 +1,17 @@
 // Unit tests of the GoldenImage component, the consumer helper and the top-level program,
-// with Pulumi mocks (pulumi.runtime.setMocks): every resource registration — the @pulumi/aws
-// builder, the dynamic InstanceImage and ImageCopy, StackReferences — is answered by the
+// with Pulumi mocks (pulumi.runtime.setMocks): every resource registration — the dynamic
+// Builder, InstanceImage and ImageCopy, @pulumi/aws resources, StackReferences — is answered by the
 // mocks below, so the whole graph runs in-process without an engine, a plugin or AWS.
 import * as assert from "node:assert/strict";
 import * as path from "path";
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { goldenImageFromStack, imageIdForRegion } from "../../components/consumer";
 import { effectiveReadiness, GoldenImage, GoldenImageArgs, recipeImageName } from "../../components/golden-image";
 
 const INSTANCE_TYPE = "pulumi-nodejs:dynamic/golden-ami:InstanceImage";
 const COPY_TYPE = "pulumi-nodejs:dynamic/golden-ami:ImageCopy";
+const BUILDER_TYPE = "pulumi-nodejs:dynamic/golden-ami:Builder";
 const AWS_INSTANCE = "aws:ec2/instance:Instance";
 const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
@@ -50,6 +52,10 @@ async function installMocks(options: { stacks?: StackOutputs; config?: Record<st
                     case AWS_INSTANCE:
                         id = fakeId("i");
                         state = { ...state, arn: `arn:aws:ec2:${args.inputs.region ?? BUILD_REGION}:123456789012:instance/${id}`, availabilityZone: args.inputs.availabilityZone ?? "us-east-1a" };
+                        break;
+                    case BUILDER_TYPE:
+                        id = fakeId("i");
+                        state = { ...state, instanceId: id, region: args.inputs.region ?? BUILD_REGION, clientToken: `golden-ami-b-${id}` };
                         break;
                     case INSTANCE_TYPE:
                         id = fakeId("ami");
@@ -127,7 +133,7 @@ describe("unit: GoldenImage component (Pulumi mocks)", function () {
         const golden = new GoldenImage("web", withBuilder({ copyToRegions: ["eu-west-1", "ap-southeast-2"] }));
         await settle(golden.regionImageIds, golden.builderInstanceId);
 
-        const builders = ofType(registered, AWS_INSTANCE);
+        const builders = ofType(registered, BUILDER_TYPE);
         const images = ofType(registered, INSTANCE_TYPE);
         const copies = ofType(registered, COPY_TYPE);
         assert.equal(builders.length, 1);
@@ -141,67 +147,107 @@ describe("unit: GoldenImage component (Pulumi mocks)", function () {
         }
         assert.deepEqual(copies.map((c) => c.inputs.region).sort(), ["ap-southeast-2", "eu-west-1"]);
         const order = registered.map((r) => r.type);
-        assert.ok(order.indexOf(AWS_INSTANCE) < order.indexOf(INSTANCE_TYPE), "builder registered before the image");
+        assert.ok(order.indexOf(BUILDER_TYPE) < order.indexOf(INSTANCE_TYPE), "builder registered before the image");
         assert.ok(order.indexOf(INSTANCE_TYPE) < order.indexOf(COPY_TYPE), "image registered before the copies");
         assert.equal(await valueOf(golden.builderInstanceId), builders[0].id);
     });
 
-    it("launches the builder with IMDSv2 required, shutdown behaviour stop, replace-on-user-data, the root volume and tags", async () => {
+    it("launches golden-ami's own Builder with the recipe, encrypted root by default, tags, and what defines the image as rebuildOn", async () => {
         const registered = await installMocks();
-        const golden = new GoldenImage("api", withBuilder({}, { instanceType: "t3.small", keyName: "ops", tags: { team: "platform" } }));
+        const golden = new GoldenImage("api", withBuilder({}, { instanceType: "t3.small", keyName: "ops", tags: { team: "platform" }, volumes: [{ deviceName: "/dev/sdf", sizeGiB: 20 }] }));
         await settle(golden.imageId);
-        const [builder] = ofType(registered, AWS_INSTANCE);
+        const [builder] = ofType(registered, BUILDER_TYPE);
+        assert.equal(ofType(registered, AWS_INSTANCE).length, 0, "no @pulumi/aws instance: the builder is golden-ami's own");
         assert.equal(builder.name, "api-builder");
-        assert.equal(builder.inputs.ami, BASE_AMI);
+        assert.equal(builder.inputs.baseImageId, BASE_AMI);
         assert.equal(builder.inputs.instanceType, "t3.small");
-        assert.deepEqual(builder.inputs.metadataOptions, { httpTokens: "required", httpEndpoint: "enabled" });
-        assert.equal(builder.inputs.instanceInitiatedShutdownBehavior, "stop");
-        assert.equal(builder.inputs.userDataReplaceOnChange, true);
         assert.equal(builder.inputs.userData, "#!/bin/bash\necho hi\nshutdown -h now\n");
-        assert.deepEqual(builder.inputs.rootBlockDevice, { volumeSize: 16, volumeType: "gp3", encrypted: true, kmsKeyId: "alias/golden", deleteOnTermination: true });
+        assert.deepEqual(builder.inputs.rootVolume, { sizeGiB: 16, type: "gp3", encrypted: true, kmsKeyId: "alias/golden" });
+        assert.deepEqual(builder.inputs.volumes, [{ deviceName: "/dev/sdf", sizeGiB: 20 }]);
         assert.equal(builder.inputs.subnetId, "subnet-0123456789abcdef0");
         assert.deepEqual(builder.inputs.vpcSecurityGroupIds, ["sg-0123456789abcdef0"]);
         assert.equal(builder.inputs.iamInstanceProfile, "builder-profile");
         assert.equal(builder.inputs.keyName, "ops");
         assert.equal(builder.inputs.region, BUILD_REGION);
-        assert.deepEqual(builder.inputs.tags, { Name: "api-builder", team: "platform" });
+        assert.deepEqual(builder.inputs.tags, { team: "platform" });
+        assert.equal(builder.inputs.waitFor, "stopped", "self-stop with user data: the Builder waits for the power-off");
+        assert.deepEqual(builder.inputs.rebuildOn, { namePrefix: "api", blockDeviceMappings: null, stopBeforeImage: true, verify: null });
+        const [image] = ofType(registered, INSTANCE_TYPE);
+        assert.equal(image.inputs.waitForBuilder, "none", "the Builder waited already");
+        assert.equal(image.inputs.afterImage, "terminated", "the builder is terminated once the image is available");
+        assert.equal(await valueOf(golden.baseImageId!), BASE_AMI);
     });
 
-    it("defaults the builder to t3.micro and leaves the root volume to the base image", async () => {
+    it("keepBuilder keeps the builder stopped after the image; an explicit afterImage wins; keepBuilder without a builder is refused", async () => {
+        const registered = await installMocks();
+        const kept = new GoldenImage("kept", withBuilder({ keepBuilder: true }));
+        const running = new GoldenImage("running", withBuilder({ afterImage: "running" }));
+        await settle(kept.imageId, running.imageId);
+        assert.equal(registered.find((r) => r.type === INSTANCE_TYPE && r.name === "kept-image")!.inputs.afterImage, "stopped");
+        assert.equal(registered.find((r) => r.type === INSTANCE_TYPE && r.name === "running-image")!.inputs.afterImage, "running");
+        assert.throws(() => new GoldenImage("nokeep", { existingInstanceId: EXISTING, keepBuilder: true }), /keepBuilder applies to a builder/);
+    });
+
+    it("defaults the builder to t3.micro and leaves the root volume to the Builder's defaults", async () => {
         const registered = await installMocks();
         const golden = new GoldenImage("min", { builder: { baseImageId: BASE_AMI } });
         await settle(golden.imageId);
-        const [builder] = ofType(registered, AWS_INSTANCE);
+        const [builder] = ofType(registered, BUILDER_TYPE);
         assert.equal(builder.inputs.instanceType, "t3.micro");
-        assert.equal(builder.inputs.rootBlockDevice, undefined);
-        assert.deepEqual(builder.inputs.metadataOptions, { httpTokens: "required", httpEndpoint: "enabled" });
+        assert.equal(builder.inputs.rootVolume, undefined);
+        assert.equal(builder.inputs.waitFor, "status-ok");
     });
 
-    it("replaces the builder on recipe changes and never asks for delete-before-replace", async () => {
+    it("never asks for delete-before-replace; every child is the component's", async () => {
         await installMocks();
         const seen: Array<{ type: string; opts: pulumi.ResourceOptions }> = [];
         const golden = new GoldenImage("rec", withBuilder({ copyToRegions: ["eu-west-1"] }), {
             transformations: [(a) => { seen.push({ type: a.type, opts: a.opts }); return undefined; }],
         });
         await settle(golden.regionImageIds);
-        const builder = seen.find((s) => s.type === AWS_INSTANCE)!;
-        for (const property of ["ami", "userData", "instanceType", "rootBlockDevice", "subnetId", "vpcSecurityGroupIds", "iamInstanceProfile"]) {
-            assert.ok(builder.opts.replaceOnChanges?.includes(property), `replaceOnChanges includes ${property}`);
-        }
-        assert.ok(!builder.opts.replaceOnChanges?.includes("tags"), "a tag change is not a new recipe");
         const children = seen.filter((s) => s.type !== "golden-ami:index:GoldenImage");
-        assert.deepEqual(children.map((s) => s.type).sort(), [AWS_INSTANCE, COPY_TYPE, INSTANCE_TYPE]);
+        assert.deepEqual(children.map((s) => s.type).sort(), [BUILDER_TYPE, COPY_TYPE, INSTANCE_TYPE]);
         for (const s of children) {
             assert.ok(!(s.opts as pulumi.CustomResourceOptions).deleteBeforeReplace, `${s.type} does not force delete-before-replace`);
             assert.equal((s.opts.parent as pulumi.Resource | undefined) === golden, true, `${s.type} is a child of the component`);
         }
     });
 
+    it("existingInstanceId takes a user's own aws.ec2.Instance: imaged, never terminated, no Builder", async () => {
+        const registered = await installMocks();
+        const own = new aws.ec2.Instance("own", { ami: BASE_AMI, instanceType: "t3.micro" });
+        const golden = new GoldenImage("theirs", { existingInstanceId: own.id });
+        await settle(golden.imageId);
+        const [instance] = ofType(registered, AWS_INSTANCE);
+        const [image] = ofType(registered, INSTANCE_TYPE);
+        assert.equal(image.inputs.instanceId, instance.id);
+        assert.equal(image.inputs.afterImage, undefined, "left to InstanceImage's default (stopped)");
+        assert.equal(ofType(registered, BUILDER_TYPE).length, 0);
+    });
+
+    it("refuses, before registering anything, a subnet ID, security group or base image ID of the wrong shape, naming the field", async () => {
+        await installMocks();
+        assert.throws(() => new GoldenImage("sub", withBuilder({}, { subnetId: "10.0.1.0/24" })), /builder\.subnetId "10\.0\.1\.0\/24" is not a subnet ID/);
+        assert.throws(() => new GoldenImage("sg", withBuilder({}, { vpcSecurityGroupIds: ["default"] })), /builder\.vpcSecurityGroupIds lists "default"/);
+        assert.throws(() => new GoldenImage("ami", withBuilder({}, { baseImageId: "al2023" })), /builder\.baseImageId "al2023" is not an AMI ID/);
+        assert.throws(() => new GoldenImage("judge", withBuilder({ verify: { userData: "#!/bin/bash\ncurl -f localhost\n" } })), /verify\.userData is a test script with no way to say it passed: it must print GOLDEN-AMI-OK/);
+        assert.throws(() => new GoldenImage("vsub", withBuilder({ verify: { subnetId: "public-a" } })), /verify\.subnetId "public-a" is not a subnet ID/);
+    });
+
+    it("verify goes to the InstanceImage and into the builder's recipe (a new verify is a new build)", async () => {
+        const registered = await installMocks();
+        const verify = { instanceType: "t3.small", userData: "#!/bin/bash\ncurl -fs localhost && echo GOLDEN-AMI-OK\nshutdown -h now\n" };
+        const golden = new GoldenImage("gated", withBuilder({ verify, copyToRegions: ["eu-west-1"] }));
+        await settle(golden.regionImageIds);
+        assert.deepEqual(ofType(registered, INSTANCE_TYPE)[0].inputs.verify, verify);
+        assert.deepEqual(ofType(registered, BUILDER_TYPE)[0].inputs.rebuildOn.verify, verify);
+    });
+
     it("names the image prefix-<recipe hash>: a new builder (new recipe) gives a new name, the same recipe the same name", async () => {
         const registered = await installMocks();
         const golden = new GoldenImage("named", withBuilder({ namePrefix: "web-golden" }));
         await settle(golden.imageName);
-        const [builder] = ofType(registered, AWS_INSTANCE);
+        const [builder] = ofType(registered, BUILDER_TYPE);
         const [image] = ofType(registered, INSTANCE_TYPE);
         assert.match(image.inputs.name, /^web-golden-[0-9a-f]{12}$/);
         assert.equal(image.inputs.name, recipeImageName("web-golden", { instanceId: builder.id, region: BUILD_REGION }));
@@ -230,10 +276,13 @@ describe("unit: GoldenImage component (Pulumi mocks)", function () {
         const registered = await installMocks();
         const components = cases.map(([name, args]) => new GoldenImage(name, { ...args, provisioningTimeoutMinutes: 45 }));
         await settle(...components.map((c) => c.imageId));
-        for (const [name, , expected] of cases) {
-            const image = registered.find((r) => r.type === INSTANCE_TYPE && r.name === `${name}-image`)!;
-            assert.equal(image.inputs.waitForBuilder, expected, name);
-            assert.equal(image.inputs.provisioningTimeoutMinutes, 45, name);
+        for (const [name, args, expected] of cases) {
+            // A builder of golden-ami's waits itself (Builder.waitFor); an existing instance is waited for by the image.
+            const waiter = args.builder
+                ? registered.find((r) => r.type === BUILDER_TYPE && r.name === `${name}-builder`)!
+                : registered.find((r) => r.type === INSTANCE_TYPE && r.name === `${name}-image`)!;
+            assert.equal(args.builder ? waiter.inputs.waitFor : waiter.inputs.waitForBuilder, expected, name);
+            assert.equal(waiter.inputs.provisioningTimeoutMinutes, 45, name);
         }
         assert.equal(effectiveReadiness({ builder: { baseImageId: BASE_AMI, userData: "x" } }), "self-stop");
         assert.equal(effectiveReadiness({ builder: { baseImageId: BASE_AMI } }), "status-ok");
@@ -309,7 +358,7 @@ describe("unit: GoldenImage component (Pulumi mocks)", function () {
         const registered = await installMocks();
         const golden = new GoldenImage("byhand", { existingInstanceId: EXISTING, copyToRegions: ["eu-west-1"] });
         await settle(golden.regionImageIds);
-        assert.equal(ofType(registered, AWS_INSTANCE).length, 0);
+        assert.equal(ofType(registered, AWS_INSTANCE).length + ofType(registered, BUILDER_TYPE).length, 0);
         assert.equal(golden.builder, undefined);
         assert.equal(ofType(registered, INSTANCE_TYPE)[0].inputs.instanceId, EXISTING);
         assert.equal(await valueOf(golden.builderInstanceId), EXISTING);
@@ -429,9 +478,9 @@ describe("unit: the top-level program (index.ts) in each mode (Pulumi mocks)", f
             },
         });
         const out = await resolved(runProgram());
-        const [builder] = ofType(registered, AWS_INSTANCE);
+        const [builder] = ofType(registered, BUILDER_TYPE);
         assert.equal(builder.inputs.instanceType, "t3.small");
-        assert.equal(ofType(registered, INSTANCE_TYPE)[0].inputs.waitForBuilder, "stopped");
+        assert.equal(builder.inputs.waitFor, "stopped");
         assert.deepEqual(Object.keys(out.regionImageIds as object), [BUILD_REGION]);
     });
 

@@ -67,7 +67,7 @@ describe("InstanceImage provider: check", function () {
         ["stopTimeoutMinutes 0", { stopTimeoutMinutes: 0 }, "stopTimeoutMinutes", /greater than 0, not 0/],
         ["imageTimeoutMinutes -5", { imageTimeoutMinutes: -5 }, "imageTimeoutMinutes", /greater than 0, not -5/],
         ["imageTimeoutMinutes as a string", { imageTimeoutMinutes: "60" }, "imageTimeoutMinutes", /must be a number/],
-        ["afterImage paused", { afterImage: "paused" }, "afterImage", /must be one of "stopped", "running", not "paused"/],
+        ["afterImage paused", { afterImage: "paused" }, "afterImage", /must be one of "stopped", "running", "terminated", not "paused"/],
         ["stopBeforeImage yes", { stopBeforeImage: "yes" }, "stopBeforeImage", /must be true or false/],
         ["adoptImageId malformed", { adoptImageId: "ami-12" }, "adoptImageId", /"ami-12" is not a valid image ID/],
         ["blockDeviceMappings not a list", { blockDeviceMappings: { deviceName: "/dev/sdf" } }, "blockDeviceMappings", /must be a list/],

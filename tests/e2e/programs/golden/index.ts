@@ -5,9 +5,9 @@
 //
 // Why not the program's `consumer` mode: it launches aws.ec2.LaunchTemplate/Instance, which
 // need the @pulumi/aws resource plugin, and that plugin can neither be downloaded nor built
-// here. For the same reason the e2e tests capture an existing instance (existingInstanceId)
-// instead of launching a builder; the builder path is covered with Pulumi mocks in
-// tests/unit/golden-image.test.ts.
+// here. The builder is golden-ami's own (a dynamic resource) and runs for real
+// (tests/e2e/builder.test.ts); a user's own aws.ec2.Instance as existingInstanceId is covered
+// with Pulumi mocks in tests/unit/golden-image.test.ts.
 import * as pulumi from "@pulumi/pulumi";
 import { goldenImageFromStack } from "../../../../components/consumer";
 
