@@ -142,11 +142,13 @@ export class Emulator {
         this.exited = exited;
     }
 
-    static async start(options: { timing?: EmulatorTiming; throttle?: ThrottleSettings } = {}): Promise<Emulator> {
+    static async start(options: { timing?: EmulatorTiming; throttle?: ThrottleSettings; copyLimit?: number } = {}): Promise<Emulator> {
         await ensureMoto();
         const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" };
         delete env.GA_EMULATOR_TIMING;
         delete env.GA_EMULATOR_THROTTLE;
+        delete env.GA_EMULATOR_COPY_LIMIT;
+        if (options.copyLimit !== undefined) env.GA_EMULATOR_COPY_LIMIT = String(options.copyLimit);
         if (options.timing) env.GA_EMULATOR_TIMING = JSON.stringify(options.timing);
         if (options.throttle) env.GA_EMULATOR_THROTTLE = JSON.stringify(options.throttle);
 
@@ -233,9 +235,10 @@ export class Emulator {
 
     /**
      * Partial update: given timing keys replace the current ones (null removes a key, back to
-     * its default), `throttle: null` clears throttling, `failNext` queues one failure.
+     * its default), `throttle: null` clears throttling, `failNext` queues one failure,
+     * `copyLimit` caps snapshot copies in flight per destination region (null: no cap).
      */
-    async configure(settings: { timing?: EmulatorTimingUpdate; throttle?: ThrottleSettings | null; failNext?: FailNextSettings }): Promise<void> {
+    async configure(settings: { timing?: EmulatorTimingUpdate; throttle?: ThrottleSettings | null; failNext?: FailNextSettings; copyLimit?: number | null }): Promise<void> {
         await this.control("POST", "/_golden-ami/config", settings);
     }
 

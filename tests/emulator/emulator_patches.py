@@ -955,3 +955,7 @@ def apply() -> None:
     AmisResponse.disable_image_deprecation = _response_disable_image_deprecation  # type: ignore[attr-defined]
     AmisResponse.enable_image_deregistration_protection = _response_enable_image_deregistration_protection  # type: ignore[attr-defined]
     AmisResponse.disable_image_deregistration_protection = _response_disable_image_deregistration_protection  # type: ignore[attr-defined]
+
+    import ext_copy_limits  # noqa: E402 (extension in its own file; wraps copy_image replaced above)
+
+    ext_copy_limits.apply()

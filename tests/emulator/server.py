@@ -17,6 +17,7 @@ Extensions (each proven by a test in tests/emulator/*.test.ts):
 5. Faults: a seeded fraction of EC2 calls (optionally only some actions) answer HTTP 503 RequestLimitExceeded; failNext makes the next CreateImage or CopyImage end `failed` with a StateReason, or the next instance fail a status check (impaired).
 6. Call log: every EC2 request (action, region, epoch ms, throttled, status, signing access key ID) and every created/copied image (kind, region, createdAt, availableAt, when each snapshot completes), readable and resettable.
 7. Fidelity fixes: DescribeSnapshots honours OwnerIds ("self" or account IDs); RunInstances gives an instance its AMI's block device mappings; StartInstances on a stopping and StopInstances on a pending instance fail with IncorrectInstanceState; ModifySnapshotAttribute honours the structured CreateVolumePermission Add/Remove form.
+8. Copy limits (ext_copy_limits.py): at most `copyLimit` snapshot copies in flight per destination region (GA_EMULATOR_COPY_LIMIT or the control API; default none); CopyImage beyond it answers ResourceLimitExceeded as EC2 does ("Too many snapshot copies in progress. The limit is N for this destination region.").
 
 Control API (JSON, same port): POST /_golden-ami/config, GET /_golden-ami/config,
 GET /_golden-ami/calls, POST /_golden-ami/calls/reset; POST /moto-api/reset also
