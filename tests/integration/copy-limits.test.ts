@@ -22,7 +22,7 @@ function peakInFlight(images: Record<string, EmulatorImageEvent>, region: string
     const edges: Array<[number, number]> = [];
     for (const e of Object.values(images)) {
         if (e.kind !== "copy" || e.region !== region) continue;
-        for (const s of Object.values(e.snapshots)) edges.push([s.startedAt, 1], [s.completedAt, -1]);
+        for (const s of Object.values(e.snapshots ?? {})) edges.push([s.startedAt, 1], [s.completedAt, -1]);
     }
     edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]); // a copy that ends frees its slot before one starting the same ms
     let now = 0;
