@@ -80,3 +80,45 @@ export async function runNoop(ctx: BenchContext, opts: Options): Promise<NoopRes
     }
     return { images: made, regions: [NOOP_REGION, ...NOOP_COPY_REGIONS], createRealS: round(createMs / 1000), runs };
 }
+
+/** No-op runs of the 20×8 fleet stack (left by experiments/fleet.ts) against as many plain resources. */
+export interface NoopAtScale {
+    resources: number;
+    runs: NoopRun[];
+}
+
+export async function runNoopAtScale(ctx: BenchContext, opts: Options, stack: PulumiStack, resources: number): Promise<NoopAtScale> {
+    const { emulator } = ctx;
+    const plain = await benchStack(ctx, "plain", "plain", NOOP_REGION, { count: String(resources) }, 1);
+    log(`no-op at scale: creating ${resources} plain resources (pulumi up)`);
+    await timed(() => plain.up(["--parallel", "512"]), "plain program: first pulumi up");
+    const rounds = Math.min(opts.repeat, 2);
+    const runs: NoopRun[] = [];
+    for (const command of ["preview", "up"] as const) {
+        const run = (s: PulumiStack) => (command === "preview" ? s.preview() : s.up());
+        const wall: number[] = [];
+        const plainWall: number[] = [];
+        let calls: EmulatorCall[] = [];
+        for (let i = 0; i < rounds; i++) {
+            log(`no-op at scale: pulumi ${command} of the unchanged ${resources}-resource fleet stack and of ${resources} plain resources (${i + 1}/${rounds})`);
+            await emulator.resetCalls();
+            wall.push((await timed(() => run(stack), `no-op at scale pulumi ${command}`)) / 1000);
+            calls = calls.concat((await emulator.calls()).calls);
+            plainWall.push((await timed(() => run(plain), `plain program pulumi ${command}`)) / 1000);
+        }
+        const perRound = (n: number) => round(n / rounds, 1);
+        const byAction = countBy(calls, (c) => c.action);
+        for (const k of Object.keys(byAction)) byAction[k] = perRound(byAction[k]);
+        runs.push({
+            command,
+            ec2Calls: perRound(calls.length),
+            mutatingCalls: perRound(calls.filter((c) => !isReadOnly(c.action)).length),
+            byAction,
+            wallS: wall.map((w) => round(w)),
+            wallMedianS: round(median(wall)),
+            emptyWallS: plainWall.map((w) => round(w)),
+            emptyWallMedianS: round(median(plainWall)),
+        });
+    }
+    return { resources, runs };
+}

@@ -17,7 +17,7 @@ export function parseOptions(argv: string[]): Options {
         repeat: 5,
         quick: false,
         waits: [10, 60, 600],
-        parts: new Set(["latency", "fanout", "noop"]),
+        parts: new Set(["latency", "fanout", "noop", "fleet", "startup"]),
         out: path.join(REPO_ROOT, "bench", "results", "latest.json"),
     };
     let repeatGiven = false;
@@ -36,7 +36,7 @@ export function parseOptions(argv: string[]): Options {
         else if (arg.startsWith("--only")) opts.parts = new Set(value().split(","));
         else if (arg.startsWith("--out")) opts.out = path.resolve(value());
         else if (arg === "--help" || arg === "-h") {
-            console.log("usage: npm run bench -- [--scale F (10)] [--repeat N (5)] [--quick] [--only latency,fanout,noop] [--out file]");
+            console.log("usage: npm run bench -- [--scale F (10)] [--repeat N (5)] [--quick] [--only latency,fanout,noop,fleet,startup] [--out file]");
             process.exit(0);
         } else throw new Error(`unknown argument ${arg} (try --help)`);
     }
@@ -46,6 +46,6 @@ export function parseOptions(argv: string[]): Options {
     }
     if (!(opts.scale >= 1)) throw new Error(`--scale must be a number >= 1, not ${opts.scale}`);
     if (!(Number.isInteger(opts.repeat) && opts.repeat >= 1)) throw new Error(`--repeat must be a positive integer`);
-    for (const p of opts.parts) if (!["latency", "fanout", "noop"].includes(p)) throw new Error(`--only: unknown part ${p}`);
+    for (const p of opts.parts) if (!["latency", "fanout", "noop", "fleet", "startup"].includes(p)) throw new Error(`--only: unknown part ${p}`);
     return opts;
 }

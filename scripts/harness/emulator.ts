@@ -124,6 +124,23 @@ export async function pollUntil<T>(
     }
 }
 
+/**
+ * The most snapshot copies into `region` in flight at one moment, from the call log's image
+ * records (what the emulator's copy limit counts: each copied snapshot from its start to its completion).
+ */
+export function peakCopiesInFlight(images: Record<string, EmulatorImageEvent>, region: string): number {
+    const edges: Array<[number, number]> = [];
+    for (const e of Object.values(images)) {
+        if (e.kind !== "copy" || e.region !== region) continue;
+        for (const s of Object.values(e.snapshots ?? {})) edges.push([s.startedAt, 1], [s.completedAt, -1]);
+    }
+    edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]); // a copy that ends frees its slot before one starting the same ms
+    let now = 0;
+    let peak = 0;
+    for (const [, d] of edges) peak = Math.max(peak, (now += d));
+    return peak;
+}
+
 export class Emulator {
     /** Emulators this process started and has not stopped (the leak audit after each e2e test looks at them). */
     static readonly running = new Set<Emulator>();

@@ -9,27 +9,13 @@ import { setConfiguredRegion } from "../../providers/core/region";
 import { resetClients } from "../../providers/ec2/client";
 import { CopySlots } from "../../providers/lifecycle/copy-slots";
 import { createProviders } from "../../providers/runtime";
-import { Emulator, EmulatorImageEvent } from "../support/emulator";
+import { Emulator, peakCopiesInFlight as peakInFlight } from "../support/emulator";
 
 const SOURCE_REGION = "us-east-1";
 const REGION = "ap-northeast-1";
 const COPY_SECONDS = 1.5;
 const LIMIT = 3;
 const COPIES = 9;
-
-/** The most copies whose snapshots were being copied at one moment (from the call log's image records). */
-function peakInFlight(images: Record<string, EmulatorImageEvent>, region: string): number {
-    const edges: Array<[number, number]> = [];
-    for (const e of Object.values(images)) {
-        if (e.kind !== "copy" || e.region !== region) continue;
-        for (const s of Object.values(e.snapshots ?? {})) edges.push([s.startedAt, 1], [s.completedAt, -1]);
-    }
-    edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]); // a copy that ends frees its slot before one starting the same ms
-    let now = 0;
-    let peak = 0;
-    for (const [, d] of edges) peak = Math.max(peak, (now += d));
-    return peak;
-}
 
 describe("integration: copies under EC2's copy limit (emulator)", function () {
     let emulator: Emulator;
