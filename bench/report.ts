@@ -116,7 +116,7 @@ export function report(opts: Options, facts: Record<string, unknown>, { latency,
     const out: string[] = [];
     const metText = (ok: boolean) => (ok ? "met" : "NOT MET");
     out.push(`golden-ami bench — time compressed by F = ${F}: emulated durations ÷ ${F}, every strategy's delays ÷ ${F}, measured times × ${F}.`);
-    out.push(`Figures are emulated seconds (part 3: real seconds). Machine: ${facts.cpuModel}, ${facts.cores} cores, node ${facts.node}, ${facts.pulumi ? `pulumi ${facts.pulumi}, ` : ""}${facts.date}.`);
+    out.push(`Figures are emulated seconds (parts 3, 5, 6: real seconds; part 4 compressed by its own stated factor). Machine: ${facts.cpuModel}, ${facts.cores} cores, node ${facts.node}, ${facts.pulumi ? `pulumi ${facts.pulumi}, ` : ""}${facts.date}.`);
     if (latency.length) {
         out.push("");
         out.push(`1. Detection latency after the image became available, and Describe calls per image (${opts.repeat} run${opts.repeat > 1 ? "s" : ""} per cell; p95 = nearest rank)`);
@@ -213,8 +213,9 @@ export function report(opts: Options, facts: Record<string, unknown>, { latency,
     if (fleet.length) {
         out.push("");
         out.push(
-            `4. Fleets with the real pulumi engine: every image copied into every region (image ${FLEET_IMAGE_S} s, copy ${FLEET_COPY_S} s emulated), copy limit ${FLEET_COPY_LIMIT} per destination region\n` +
-                `   (emulator and golden-ami:copySlotsPerRegion), ${FLEET_THROTTLE * 100}% of EC2 calls throttled, pulumi up --parallel ${FLEET_PARALLEL}; optimal = image + ceil(images / copies per round) × copy`,
+            `4. Fleets with the real pulumi engine, time compressed by F = ${opts.fleetScale} (--fleet-scale; emulated durations, golden-ami's and the SDK's delays ÷ F, times × F): every image copied into\n` +
+                `   every region (image ${FLEET_IMAGE_S} s, copy ${FLEET_COPY_S} s emulated), copy limit ${FLEET_COPY_LIMIT} per destination region` +
+                ` (emulator and golden-ami:copySlotsPerRegion),\n   ${FLEET_THROTTLE * 100}% of EC2 calls throttled, pulumi up --parallel ${FLEET_PARALLEL}; optimal = image + ceil(images / copies per round) × copy`,
         );
         out.push(
             table(
@@ -291,6 +292,7 @@ export function results(opts: Options, facts: Record<string, unknown>, parts: Pa
         machine: facts,
         settings: {
             scale: opts.scale,
+            fleetScale: opts.fleetScale,
             repeat: opts.repeat,
             quick: opts.quick,
             waitsS: opts.waits,

@@ -17,8 +17,13 @@ import { countBy, round } from "../lib/stats";
 export const FLEET_SOURCE = "us-east-1";
 export const FLEET_REGIONS = ["eu-west-1", "eu-central-1", "ap-southeast-2", "ap-northeast-1", "sa-east-1", "us-west-2", "ca-central-1", "ap-south-1"];
 export const FLEET_SHAPES: Array<[number, number]> = [[1, 1], [5, 3], [20, 8]];
-export const FLEET_IMAGE_S = 60;
-export const FLEET_COPY_S = 60;
+/**
+ * Ten minutes each, about what an 8 GiB image and its cross-region copy take on EC2: the
+ * engine's real-time hand-offs and the SDK's throttling back-off then weigh against the
+ * schedule what they weigh on EC2 (with one-minute copies they would weigh ten times more).
+ */
+export const FLEET_IMAGE_S = 600;
+export const FLEET_COPY_S = 600;
 /**
  * The copy limit of the fleet runs, in the emulator and in golden-ami (copySlotsPerRegion): 5
  * rather than EC2's 20, so that 20 images queue four deep per region (with 20 they would not
@@ -68,7 +73,8 @@ export function providerPeakMiB(probeLog: string): number {
 }
 
 async function fleetCase(ctx: BenchContext, opts: Options, images: number, regions: number): Promise<FleetCase> {
-    const F = opts.scale;
+    // Its own factor (--fleet-scale, default 20): 600 s rounds, up to five in a row, in 30 s of real time each.
+    const F = opts.fleetScale;
     const { emulator, proxy } = ctx;
     const name = `${images}×${regions}`;
     const copyRegions = FLEET_REGIONS.slice(0, regions);
@@ -113,6 +119,7 @@ async function fleetCase(ctx: BenchContext, opts: Options, images: number, regio
     for (const [id, e] of Object.entries(made)) {
         const seen = proxy.seenAvailableAt(id);
         if (seen !== undefined) slowestDetectionS = Math.max(slowestDetectionS, ((seen - e.availableAt) * F) / 1000);
+        if (process.env.GA_BENCH_FLEET_VERBOSE && seen !== undefined) log(`    ${e.kind} ${id} ${e.region}: created ${round(rel(e.createdAt))} s, available ${round(rel(e.availableAt))} s, seen ${round(rel(seen))} s`);
         if (e.kind === "create" && seen !== undefined) {
             const first = Object.values(made).filter((x) => x.kind === "copy" && x.sourceImageId === id).map((x) => x.createdAt);
             if (first.length) slowestHandOffS = Math.max(slowestHandOffS, ((Math.min(...first) - seen) * F) / 1000);

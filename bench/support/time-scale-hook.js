@@ -3,7 +3,8 @@
 // every golden-ami wait (providers/ec2/waiter.ts waitUntil: image waits, instance stops,
 // builder readiness) by GA_BENCH_TIME_SCALE, so the provider's delays are compressed by the
 // same factor F as the emulator's durations, exactly like the in-process measurements
-// (waitForImage(..., { timeScale: 1/F })). It changes no delay value, only the scale.
+// (waitForImage(..., { timeScale: 1/F })), and scales the AWS SDK's retry backoff and adaptive
+// rate-limiter waits by the same factor. It changes no delay value, only the scale.
 //
 // With GA_BENCH_PROBE_LOG set it also records, one JSON line per event, in every Node process
 // pulumi starts (the program's and the provider's): when the process started
@@ -29,6 +30,20 @@ if (isProviderHost && Number.isFinite(scale) && scale > 0 && scale !== 1) {
         // One line per wait, so the bench can check that the compression reached the provider.
         if (evidence) fs.appendFileSync(evidence, `${process.pid} ${timeScale} ${spec.description}\n`);
         return original({ ...spec, timeScale });
+    };
+    // The AWS SDK's own delays are the provider's delays too: the backoff before a retried call
+    // and the adaptive rate limiter's wait for a send token (after throttling it lets a region's
+    // client send as little as 0.5 calls/s). Uncompressed, they would weigh F times more against
+    // the compressed EC2 durations than they do against EC2's real ones.
+    const retry = require(require.resolve("@smithy/core/retry", { paths: [repoRoot] }));
+    const limiterSleep = retry.DefaultRateLimiter.setTimeoutFn;
+    retry.DefaultRateLimiter.setTimeoutFn = (fn, delay) => limiterSleep(fn, delay * scale);
+    const refresh = retry.StandardRetryStrategy.prototype.refreshRetryTokenForRetry;
+    retry.StandardRetryStrategy.prototype.refreshRetryTokenForRetry = async function scaledRefresh(...args) {
+        const token = await refresh.apply(this, args);
+        const delay = token.getRetryDelay();
+        token.getRetryDelay = () => delay * scale;
+        return token;
     };
 }
 
