@@ -17,7 +17,8 @@
  * the old ones after (create-before-delete; nothing here asks for delete-before-replace), so
  * consumers always have a usable image. An unchanged recipe makes `pulumi up` a no-op.
  */
-import * as aws from "@pulumi/aws";
+// Only the one resource type used: the package's index would load (and type-check) every AWS service.
+import { Instance } from "@pulumi/aws/ec2/instance";
 import * as pulumi from "@pulumi/pulumi";
 import { ImageCopy } from "../providers/resources/image-copy";
 import { DistributionInputs } from "../providers/resources/distribution-inputs";
@@ -340,7 +341,7 @@ export class GoldenImage extends pulumi.ComponentResource {
     /** The instance the image was taken from (the builder's ID, or `existingInstanceId`). */
     public readonly builderInstanceId: pulumi.Output<string>;
     /** The builder instance; undefined with `existingInstanceId`. */
-    public readonly builder?: aws.ec2.Instance;
+    public readonly builder?: Instance;
     /** The image in the build region. */
     public readonly image: InstanceImage;
     /** The copies, by region. */
@@ -437,10 +438,10 @@ export class GoldenImage extends pulumi.ComponentResource {
         });
     }
 
-    private makeBuilder(name: string, b: GoldenImageBuilderArgs, region: string | undefined): aws.ec2.Instance {
+    private makeBuilder(name: string, b: GoldenImageBuilderArgs, region: string | undefined): Instance {
         const ami = b.baseImageId ?? baseImage({ ...b.baseImage!, region: b.baseImage!.region ?? region }).imageId;
         const root = b.rootVolume;
-        return new aws.ec2.Instance(
+        return new Instance(
             `${name}-builder`,
             {
                 region,
