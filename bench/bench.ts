@@ -53,7 +53,7 @@ async function main(): Promise<void> {
         if (opts.parts.has("fleet")) {
             parts.fleet = await runFleet(ctx, opts);
             const big = parts.fleet.find((c) => c.stack && c.failedResources === 0);
-            if (big?.stack) parts.noopAtScale = await runNoopAtScale(ctx, opts, big.stack, big.images + big.copies);
+            if (big?.stack) parts.noopAtScale = await runNoopAtScale(ctx, big.stack, big.images + big.copies);
             for (const c of parts.fleet) delete c.stack;
         }
         if (opts.parts.has("startup")) parts.startup = await runStartup(ctx, opts);
