@@ -14,6 +14,12 @@
  *
  * Every mode: `aws:region` — the stack's region (the build region in build mode).
  *
+ * Build and regional mode: `copySlotsPerRegion` (default 20, EC2's quota of concurrent snapshot
+ * copies per destination region): how many snapshot copies this stack runs at once into one
+ * region (a copy of an image of N volumes takes N); the rest wait for a slot. Read by the
+ * provider process of golden-ami's resources in any program (`golden-ami:copySlotsPerRegion`);
+ * stacks deploying into the same region at the same time share EC2's quota, so split it between them.
+ *
  * Build mode — the source, exactly one of:
  * - `existingInstanceId`: an instance customised by hand to capture (it is stopped, imaged,
  *   left stopped; never terminated).

@@ -8,11 +8,15 @@
  *   2. fan-out with the real `pulumi` engine: 1 image + 5 regional copies, 5 images in one
  *      region: bench/experiments/fanout.ts;
  *   3. no-op `pulumi preview` / `pulumi up` of a 30-image stack, against an empty program:
- *      bench/experiments/noop.ts.
+ *      bench/experiments/noop.ts;
+ *   4. fleets of 1×1, 5×3 and 20×8 images × regions under the copy limit and 10% throttling,
+ *      then no-op runs of the 20×8 stack against as many plain resources: bench/experiments/fleet.ts, noop.ts;
+ *   5. start-up, `pulumi up` to golden-ami's first EC2 call, and golden-ami's share of it:
+ *      bench/experiments/startup.ts.
  * Then the targets, the tables and bench/results/latest.json: bench/report.ts.
  *
  * Flags: --scale F (default 10), --repeat N (default 5), --quick (repeat 1, no 600 s wait),
- * --only latency,fanout,noop (parts to run). Writes bench/results/latest.json.
+ * --only latency,fanout,noop,fleet,startup (parts to run). Writes bench/results/latest.json.
  * Run through bench/run.sh (toolchain on PATH, dist/ compiled).
  */
 import * as fs from "fs";
@@ -21,7 +25,9 @@ import { Emulator } from "../scripts/harness/emulator";
 import { REPO_ROOT } from "../scripts/harness/pulumi-stack";
 import { runFanout } from "./experiments/fanout";
 import { runLatency } from "./experiments/latency";
-import { runNoop } from "./experiments/noop";
+import { runFleet } from "./experiments/fleet";
+import { runNoop, runNoopAtScale } from "./experiments/noop";
+import { runStartup } from "./experiments/startup";
 import { parseOptions } from "./lib/options";
 import { RecordingProxy } from "./lib/proxy";
 import { BenchContext, log } from "./lib/runs";
@@ -38,17 +44,24 @@ async function main(): Promise<void> {
     const proxy = await RecordingProxy.start(emulator.endpoint);
     const backendDir = path.join(REPO_ROOT, ".ga", "bench", `state-${Date.now().toString(36)}`);
     fs.mkdirSync(backendDir, { recursive: true });
-    const ctx: BenchContext = { emulator, proxy, backendDir, hookLog: path.join(backendDir, "time-scale-hook.log") };
-    const parts: Parts = { latency: [], fanout: [], noop: undefined };
+    const ctx: BenchContext = { emulator, proxy, backendDir, hookLog: path.join(backendDir, "time-scale-hook.log"), probeLog: path.join(backendDir, "probe.jsonl") };
+    const parts: Parts = { latency: [], fanout: [], noop: undefined, fleet: [], noopAtScale: undefined, startup: undefined };
     try {
         if (opts.parts.has("latency")) parts.latency = await runLatency(ctx, opts);
         if (opts.parts.has("fanout")) parts.fanout = await runFanout(ctx, opts);
         if (opts.parts.has("noop")) parts.noop = await runNoop(ctx, opts);
+        if (opts.parts.has("fleet")) {
+            parts.fleet = await runFleet(ctx, opts);
+            const big = parts.fleet.find((c) => c.stack && c.failedResources === 0);
+            if (big?.stack) parts.noopAtScale = await runNoopAtScale(ctx, big.stack, big.images + big.copies);
+            for (const c of parts.fleet) delete c.stack;
+        }
+        if (opts.parts.has("startup")) parts.startup = await runStartup(ctx, opts);
     } finally {
         await proxy.stop();
         await emulator.stop();
         // Throwaway stacks: their state dies with the emulator; drop their config files and state.
-        for (const program of ["fanout", "empty"]) {
+        for (const program of ["fanout", "empty", "plain"]) {
             for (const f of fs.readdirSync(path.join(REPO_ROOT, "bench", "programs", program))) {
                 if (/^Pulumi\..+\.yaml$/.test(f) && f !== "Pulumi.yaml") fs.rmSync(path.join(REPO_ROOT, "bench", "programs", program, f));
             }

@@ -8,19 +8,30 @@ import * as pulumi from "@pulumi/pulumi";
 import { realClock, RunContext } from "./core/context";
 import { builderProvider } from "./lifecycle/builder";
 import { setConfiguredRegion } from "./core/region";
+import { COPY_SLOTS_CONFIG_KEY, CopySlots } from "./lifecycle/copy-slots";
 import { imageCopyKind } from "./lifecycle/image-copy";
 import { imageProvider } from "./lifecycle/image-lifecycle";
 import { instanceImageKind } from "./lifecycle/instance-image";
 import { engineProgress } from "./lifecycle/progress";
 import type { ProviderKind } from "./resources/shim";
 
-/** Receives the stack configuration once per provider process: the default region comes from aws:region. */
-async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
-    setConfiguredRegion(req.config.get("aws:region"));
+/**
+ * Receives the stack configuration once per provider process: the default region comes from
+ * aws:region, the copy slots per destination region from golden-ami:copySlotsPerRegion.
+ */
+function configurer(slots: CopySlots): (req: pulumi.dynamic.ConfigureRequest) => Promise<void> {
+    return async (req) => {
+        setConfiguredRegion(req.config.get("aws:region"));
+        const limit = req.config.get(COPY_SLOTS_CONFIG_KEY);
+        if (limit !== undefined) slots.setLimit(Number(limit));
+    };
 }
 
-/** Every kind's provider, acting with `ctx`. */
-export function createProviders(ctx: RunContext): Record<ProviderKind, pulumi.dynamic.ResourceProvider> {
+/** Every kind's provider, acting with `ctx` (copies share one pool of copy slots: `ctx.copySlots`, else a fresh one with EC2's default). */
+export function createProviders(given: RunContext): Record<ProviderKind, pulumi.dynamic.ResourceProvider> {
+    const slots = given.copySlots instanceof CopySlots ? given.copySlots : new CopySlots();
+    const ctx: RunContext = { ...given, copySlots: given.copySlots ?? slots };
+    const configure = configurer(slots);
     return {
         InstanceImage: { ...imageProvider(instanceImageKind, ctx), configure },
         ImageCopy: { ...imageProvider(imageCopyKind, ctx), configure },

@@ -31,6 +31,38 @@ export interface NoopResult {
     runs: NoopRun[];
 }
 
+/** `pulumi preview`, then `pulumi up`, of `stack` and of `baseline`, `rounds` times each: EC2 calls of `stack` per round, walls. */
+async function noopRuns(ctx: BenchContext, stack: PulumiStack, baseline: PulumiStack, rounds: number, what: string): Promise<NoopRun[]> {
+    const runs: NoopRun[] = [];
+    for (const command of ["preview", "up"] as const) {
+        const run = (s: PulumiStack) => (command === "preview" ? s.preview() : s.up());
+        const wall: number[] = [];
+        const baseWall: number[] = [];
+        let calls: EmulatorCall[] = [];
+        for (let i = 0; i < rounds; i++) {
+            log(`no-op: pulumi ${command} of ${what} (${i + 1}/${rounds})`);
+            await ctx.emulator.resetCalls();
+            wall.push((await timed(() => run(stack), `no-op pulumi ${command}`)) / 1000);
+            calls = calls.concat((await ctx.emulator.calls()).calls);
+            baseWall.push((await timed(() => run(baseline), `baseline program pulumi ${command}`)) / 1000);
+        }
+        const perRound = (n: number) => round(n / rounds, 1);
+        const byAction = countBy(calls, (c) => c.action);
+        for (const k of Object.keys(byAction)) byAction[k] = perRound(byAction[k]);
+        runs.push({
+            command,
+            ec2Calls: perRound(calls.length),
+            mutatingCalls: perRound(calls.filter((c) => !isReadOnly(c.action)).length),
+            byAction,
+            wallS: wall.map((w) => round(w)),
+            wallMedianS: round(median(wall)),
+            emptyWallS: baseWall.map((w) => round(w)),
+            emptyWallMedianS: round(median(baseWall)),
+        });
+    }
+    return runs;
+}
+
 export async function runNoop(ctx: BenchContext, opts: Options): Promise<NoopResult> {
     const { emulator } = ctx;
     // Short emulated durations, no compression needed: the stack only has to exist.
@@ -50,33 +82,21 @@ export async function runNoop(ctx: BenchContext, opts: Options): Promise<NoopRes
     const made = Object.keys(images).length;
     if (made !== NOOP_IMAGES * (1 + NOOP_COPY_REGIONS.length)) throw new Error(`no-op stack made ${made} images`);
 
-    const rounds = Math.min(opts.repeat, 3);
-    const runs: NoopRun[] = [];
-    for (const command of ["preview", "up"] as const) {
-        const run = (s: PulumiStack) => (command === "preview" ? s.preview() : s.up());
-        const wall: number[] = [];
-        const emptyWall: number[] = [];
-        let calls: EmulatorCall[] = [];
-        for (let i = 0; i < rounds; i++) {
-            log(`no-op: pulumi ${command} of the unchanged stack and of the empty program (${i + 1}/${rounds})`);
-            await emulator.resetCalls();
-            wall.push((await timed(() => run(stack), `no-op pulumi ${command}`)) / 1000);
-            calls = calls.concat((await emulator.calls()).calls);
-            emptyWall.push((await timed(() => run(empty), `empty program pulumi ${command}`)) / 1000);
-        }
-        const perRound = (n: number) => round(n / rounds, 1);
-        const byAction = countBy(calls, (c) => c.action);
-        for (const k of Object.keys(byAction)) byAction[k] = perRound(byAction[k]);
-        runs.push({
-            command,
-            ec2Calls: perRound(calls.length),
-            mutatingCalls: perRound(calls.filter((c) => !isReadOnly(c.action)).length),
-            byAction,
-            wallS: wall.map((w) => round(w)),
-            wallMedianS: round(median(wall)),
-            emptyWallS: emptyWall.map((w) => round(w)),
-            emptyWallMedianS: round(median(emptyWall)),
-        });
-    }
+    const runs = await noopRuns(ctx, stack, empty, Math.min(opts.repeat, 3), "the unchanged stack and of the empty program");
     return { images: made, regions: [NOOP_REGION, ...NOOP_COPY_REGIONS], createRealS: round(createMs / 1000), runs };
+}
+
+/** No-op runs of the 20×8 fleet stack (left by experiments/fleet.ts) against as many plain resources. */
+export interface NoopAtScale {
+    resources: number;
+    runs: NoopRun[];
+}
+
+export async function runNoopAtScale(ctx: BenchContext, stack: PulumiStack, resources: number): Promise<NoopAtScale> {
+    const plain = await benchStack(ctx, "plain", "plain", NOOP_REGION, { count: String(resources) }, 1);
+    log(`no-op at scale: creating ${resources} plain resources (pulumi up)`);
+    await timed(() => plain.up(["--parallel", "512"]), "plain program: first pulumi up");
+    // One round each: four runs of 180 resources already take over a minute, and the bench must stay under 15 minutes.
+    const runs = await noopRuns(ctx, stack, plain, 1, `the unchanged ${resources}-resource fleet stack and of ${resources} plain resources`);
+    return { resources, runs };
 }

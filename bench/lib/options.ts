@@ -4,6 +4,8 @@ import { REPO_ROOT } from "../../scripts/harness/pulumi-stack";
 
 export interface Options {
     scale: number;
+    /** Compression of the fleet part (its schedule has up to five rounds in a row, each paying the engine's real-time hand-off). */
+    fleetScale: number;
     repeat: number;
     quick: boolean;
     waits: number[];
@@ -14,10 +16,11 @@ export interface Options {
 export function parseOptions(argv: string[]): Options {
     const opts: Options = {
         scale: 10,
+        fleetScale: 20,
         repeat: 5,
         quick: false,
         waits: [10, 60, 600],
-        parts: new Set(["latency", "fanout", "noop"]),
+        parts: new Set(["latency", "fanout", "noop", "fleet", "startup"]),
         out: path.join(REPO_ROOT, "bench", "results", "latest.json"),
     };
     let repeatGiven = false;
@@ -29,6 +32,7 @@ export function parseOptions(argv: string[]): Options {
             return v;
         };
         if (arg.startsWith("--scale")) opts.scale = Number(value());
+        else if (arg.startsWith("--fleet-scale")) opts.fleetScale = Number(value());
         else if (arg.startsWith("--repeat")) {
             opts.repeat = Number(value());
             repeatGiven = true;
@@ -36,7 +40,7 @@ export function parseOptions(argv: string[]): Options {
         else if (arg.startsWith("--only")) opts.parts = new Set(value().split(","));
         else if (arg.startsWith("--out")) opts.out = path.resolve(value());
         else if (arg === "--help" || arg === "-h") {
-            console.log("usage: npm run bench -- [--scale F (10)] [--repeat N (5)] [--quick] [--only latency,fanout,noop] [--out file]");
+            console.log("usage: npm run bench -- [--scale F (10)] [--fleet-scale F (20)] [--repeat N (5)] [--quick] [--only latency,fanout,noop,fleet,startup] [--out file]");
             process.exit(0);
         } else throw new Error(`unknown argument ${arg} (try --help)`);
     }
@@ -45,7 +49,8 @@ export function parseOptions(argv: string[]): Options {
         opts.waits = opts.waits.filter((w) => w < 600);
     }
     if (!(opts.scale >= 1)) throw new Error(`--scale must be a number >= 1, not ${opts.scale}`);
+    if (!(opts.fleetScale >= 1)) throw new Error(`--fleet-scale must be a number >= 1, not ${opts.fleetScale}`);
     if (!(Number.isInteger(opts.repeat) && opts.repeat >= 1)) throw new Error(`--repeat must be a positive integer`);
-    for (const p of opts.parts) if (!["latency", "fanout", "noop"].includes(p)) throw new Error(`--only: unknown part ${p}`);
+    for (const p of opts.parts) if (!["latency", "fanout", "noop", "fleet", "startup"].includes(p)) throw new Error(`--only: unknown part ${p}`);
     return opts;
 }

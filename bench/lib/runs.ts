@@ -20,6 +20,8 @@ export interface BenchContext {
     backendDir: string;
     /** File the time-scale hook appends one line to per wait it compressed. */
     hookLog: string;
+    /** File the hook appends its JSON probe lines to (process start, module loads, provider memory). */
+    probeLog: string;
 }
 
 export async function benchStack(ctx: BenchContext, program: string, stackName: string, region: string, config: Record<string, string>, scale: number): Promise<PulumiStack> {
@@ -28,6 +30,7 @@ export async function benchStack(ctx: BenchContext, program: string, stackName: 
         AWS_ENDPOINT_URL: ctx.proxy.endpoint,
         GA_BENCH_TIME_SCALE: String(1 / scale),
         GA_BENCH_HOOK_LOG: ctx.hookLog,
+        GA_BENCH_PROBE_LOG: ctx.probeLog,
         NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${path.join(REPO_ROOT, "bench", "support", "time-scale-hook.js")}`.trim(),
     };
     return PulumiStack.create({

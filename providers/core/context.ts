@@ -26,7 +26,20 @@ export interface WaitContext {
 /** A function that reports progress for one resource. */
 export type ProgressFn = (message: string) => void;
 
+/** Gives slots back (a second call does nothing). */
+export type Release = () => void;
+
+/** A limit of things in flight per region (copies: providers/lifecycle/copy-slots.ts). */
+export interface SlotPool {
+    /** Waits for `weight` slots in `region` for `key` (what is shared fairly); progress while waiting. */
+    acquire(region: string, key: string, weight: number, progress?: ProgressFn): Promise<Release>;
+    /** `lookup()` once per key for the life of the pool (how many slots a copy of that source takes). */
+    weightOf(key: string, lookup: () => Promise<number>): Promise<number>;
+}
+
 /** The context of the provider process: waits, plus a progress reporter per resource URN. */
 export interface RunContext extends WaitContext {
     progress(urn: string | undefined): ProgressFn;
+    /** Snapshot copies in flight per destination region; none: copies start at once. */
+    copySlots?: SlotPool;
 }

@@ -25,6 +25,11 @@ export function isThrottling(err: unknown): boolean {
     }
 }
 
+/** True for EC2's refusal of a copy beyond the concurrent snapshot copies of a destination region (`ResourceLimitExceeded`). */
+export function isResourceLimitExceeded(err: unknown): boolean {
+    return awsErrorCode(err) === "ResourceLimitExceeded";
+}
+
 /** True when the error says the named thing does not exist (`InvalidAMIID.NotFound`, `InvalidSnapshot.NotFound`, ...). */
 export function isNotFound(err: unknown): boolean {
     const code = awsErrorCode(err) ?? "";
@@ -52,6 +57,8 @@ const ADVICE: Record<string, string> = {
     AuthFailure: "AWS rejected the credentials; check AWS_PROFILE / AWS_ACCESS_KEY_ID and the clock of this machine",
     RequestLimitExceeded:
         "EC2 kept throttling this account after all retries; run again later or lower the number of parallel builds",
+    ResourceLimitExceeded:
+        "EC2 kept refusing the copy: too many snapshot copies in flight into this region (its quota is 20, also counting other stacks' and console copies); lower golden-ami:copySlotsPerRegion, or run again once they are done",
     "InvalidAMIID.NotFound": "the image does not exist in this region and account; check the ID and the region",
     "InvalidAMIID.Malformed": "an AMI ID looks like ami- followed by 8 or 17 hex digits",
     "InvalidInstanceID.NotFound": "the instance does not exist in this region; check the instance ID and the region",

@@ -3,7 +3,8 @@
  * its own under another name). Its own part: CopyImage with an idempotent ClientToken
  * (ec2/copy-image.ts), encryption, and the source's tags copied on request (CopyImageTags),
  * kept apart from the declared tags as `copiedTags`. Copies into several regions wait side by
- * side: nothing here serialises them.
+ * side; within one destination region they take copy slots (copy-slots.ts), EC2's quota of
+ * snapshot copies in flight.
  */
 import type { Image } from "@aws-sdk/client-ec2";
 import { GoldenAmiError } from "../core/errors";
@@ -12,7 +13,7 @@ import { COMPLETION_MINUTES } from "../core/options";
 import { regionProblem } from "../core/region";
 import { fromTagList, nonEmpty, TagMap, withoutMarkerTags } from "../core/tags";
 import { copyImage } from "../ec2/copy-image";
-import { describeImage } from "../ec2/images";
+import { describeImage, imageSnapshotIds } from "../ec2/images";
 import { updateTags } from "../ec2/labels";
 import { Checker, isUnknown } from "./checks";
 import { defaulted, ImageInputs, ImageKind, ImageState } from "./image-kind";
@@ -173,6 +174,17 @@ export const imageCopyKind: ImageKind<ImageCopyInputs, ImageCopyOutputs> = {
         );
     },
     making: (i) => `copying image ${i.sourceImageId} from ${i.sourceRegion} to ${i.region} as "${i.name}"`,
+
+    /** As many copy slots in the destination as the source has snapshots (looked up once per source). */
+    async reserve(inputs, step) {
+        if (!step.copySlots) return undefined;
+        const source = sourceMarker(inputs);
+        const weight = await step.copySlots.weightOf(source, async () => {
+            const image = await describeImage(inputs.sourceRegion, inputs.sourceImageId);
+            return image ? Math.max(1, imageSnapshotIds(image).length) : 1;
+        });
+        return step.copySlots.acquire(inputs.region, source, weight, step.progress);
+    },
 
     async make(inputs, imageTags, snapshotTags, step) {
         step.progress(`copying image ${inputs.sourceImageId} from ${inputs.sourceRegion} to ${inputs.region} as ${inputs.name}`);

@@ -4,7 +4,7 @@
  * call that makes the image, its finishing step and extra outputs).
  */
 import type { Image } from "@aws-sdk/client-ec2";
-import { ProgressFn, WaitContext } from "../core/context";
+import { ProgressFn, Release, SlotPool, WaitContext } from "../core/context";
 import { DistributionArgs } from "../core/distribution";
 import { defaultRegion } from "../core/region";
 import { TagMap } from "../core/tags";
@@ -37,6 +37,7 @@ export interface ImageState extends ImageInputs, ImageFacts {
 /** What a kind's steps get: where progress goes and the waits' clock and pace. */
 export interface StepContext extends WaitContext {
     progress: ProgressFn;
+    copySlots?: SlotPool;
 }
 
 /** What differs between image kinds; everything else is this module's. */
@@ -65,6 +66,11 @@ export interface ImageKind<I extends ImageInputs, S extends ImageState> {
     refuseExisting?(existing: Image, inputs: I): void;
     /** "creating image x from instance i-…": what `make` does, for progress and errors. */
     making(inputs: I): string;
+    /**
+     * Slots to hold from just before `make` until the image is ready (or given up): a copy's
+     * place among the copies into its region. None: nothing limits how many are made at once.
+     */
+    reserve?(inputs: I, step: StepContext): Promise<Release | undefined>;
     /** The one call that makes the image (with what must come first); its ID. */
     make(inputs: I, imageTags: TagMap, snapshotTags: TagMap, step: StepContext): Promise<string>;
     /**

@@ -17,7 +17,7 @@
  */
 import type { Image, Snapshot } from "@aws-sdk/client-ec2";
 import * as pulumi from "@pulumi/pulumi";
-import { RunContext } from "../core/context";
+import { Release, RunContext } from "../core/context";
 import {
     DistributionArgs,
     distributionDiff,
@@ -68,7 +68,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
     }
 
     private step(inputs: { resourceUrn?: string }): StepContext {
-        return { clock: this.ctx.clock, timeScale: this.ctx.timeScale, progress: this.ctx.progress(inputs.resourceUrn) };
+        return { clock: this.ctx.clock, timeScale: this.ctx.timeScale, progress: this.ctx.progress(inputs.resourceUrn), copySlots: this.ctx.copySlots };
     }
 
     private async check(olds: Partial<I>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
@@ -134,6 +134,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         try {
             ready = await this.waitReady(inputs, imageId, step);
         } catch (err) {
+            made.release?.();
             if (theirs) throw err;
             if (err instanceof WaitFailedError) {
                 step.progress(`${this.kind.noun} ${imageId} failed; deleting it and its snapshots`);
@@ -153,6 +154,8 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             throw new PartialCreateError(imageId, { ...hostKeys(raw), ...this.pendingState(inputs, imageId, "pending") }, err as Error);
         }
 
+        // Ready: whatever it held (a copy slot) is free for the next one.
+        made.release?.();
         let extra: Partial<S> = {};
         try {
             extra = await this.kind.finish(inputs, ready.image!, step);
@@ -243,7 +246,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
      * The image this resource stands for: the one the user handed over (adoptImageId), one
      * found by name that an earlier, interrupted run made (adopted), or a new one.
      */
-    private async findOrMake(inputs: I, step: StepContext): Promise<{ imageId: string; adopted: boolean }> {
+    private async findOrMake(inputs: I, step: StepContext): Promise<{ imageId: string; adopted: boolean; release?: Release }> {
         const { region, name } = inputs;
         if (inputs.adoptImageId !== undefined) {
             if (!(await describeImage(region, inputs.adoptImageId))) {
@@ -260,11 +263,14 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             return { imageId: earlier, adopted: true };
         }
         const making = this.kind.making(inputs);
+        // Held until the image is ready (create releases it); given back at once if nothing is made.
+        const release = await this.kind.reserve?.(inputs, step);
         try {
             const markers = this.markers(inputs);
             const imageId = await this.kind.make(inputs, { ...inputs.tags, ...markers }, { ...inputs.snapshotTags, ...markers }, step);
-            return { imageId, adopted: false };
+            return { imageId, adopted: false, release };
         } catch (err) {
+            release?.();
             if (awsErrorCode(err) === "InvalidAMIName.Duplicate") {
                 // Another attempt made it between our look and our call.
                 const raced = await this.earlierImage(inputs);

@@ -126,6 +126,23 @@ export async function pollUntil<T>(
     }
 }
 
+/**
+ * The most snapshot copies into `region` in flight at one moment, from the call log's image
+ * records (what the emulator's copy limit counts: each copied snapshot from its start to its completion).
+ */
+export function peakCopiesInFlight(images: Record<string, EmulatorImageEvent>, region: string): number {
+    const edges: Array<[number, number]> = [];
+    for (const e of Object.values(images)) {
+        if (e.kind !== "copy" || e.region !== region) continue;
+        for (const s of Object.values(e.snapshots ?? {})) edges.push([s.startedAt, 1], [s.completedAt, -1]);
+    }
+    edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]); // a copy that ends frees its slot before one starting the same ms
+    let now = 0;
+    let peak = 0;
+    for (const [, d] of edges) peak = Math.max(peak, (now += d));
+    return peak;
+}
+
 export class Emulator {
     /** Emulators this process started and has not stopped (the leak audit after each e2e test looks at them). */
     static readonly running = new Set<Emulator>();
@@ -144,11 +161,13 @@ export class Emulator {
         this.exited = exited;
     }
 
-    static async start(options: { timing?: EmulatorTiming; throttle?: ThrottleSettings } = {}): Promise<Emulator> {
+    static async start(options: { timing?: EmulatorTiming; throttle?: ThrottleSettings; copyLimit?: number } = {}): Promise<Emulator> {
         await ensureMoto();
         const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" };
         delete env.GA_EMULATOR_TIMING;
         delete env.GA_EMULATOR_THROTTLE;
+        delete env.GA_EMULATOR_COPY_LIMIT;
+        if (options.copyLimit !== undefined) env.GA_EMULATOR_COPY_LIMIT = String(options.copyLimit);
         if (options.timing) env.GA_EMULATOR_TIMING = JSON.stringify(options.timing);
         if (options.throttle) env.GA_EMULATOR_THROTTLE = JSON.stringify(options.throttle);
 
@@ -235,7 +254,8 @@ export class Emulator {
 
     /**
      * Partial update: given timing keys replace the current ones (null removes a key, back to
-     * its default), `throttle: null` clears throttling, `failNext` queues one failure.
+     * its default), `throttle: null` clears throttling, `failNext` queues one failure,
+     * `copyLimit` caps snapshot copies in flight per destination region (null: no cap).
      */
     async configure(settings: {
         timing?: EmulatorTimingUpdate;
@@ -243,6 +263,7 @@ export class Emulator {
         failNext?: FailNextSettings;
         /** AMI ID → the status check its instances fail (`null` removes one). */
         statusFailures?: Record<string, "instance" | "system" | null>;
+        copyLimit?: number | null;
     }): Promise<void> {
         await this.control("POST", "/_golden-ami/config", settings);
     }

@@ -91,8 +91,8 @@ describe("emulator: call log", function () {
 
         await emulator.configure({ timing: { imagePending: 7 }, throttle: { fraction: 1 } });
         await emulator.reset();
-        const config = await (await fetch(`${emulator.endpoint}/_golden-ami/config`)).json() as { timing: object; throttle: unknown; failNext: unknown[] };
-        assert.deepEqual(config, { timing: { imagePending: 1, copyPending: 1 }, throttle: null, failNext: [] });
+        const config = await (await fetch(`${emulator.endpoint}/_golden-ami/config`)).json() as { timing: object; throttle: unknown; failNext: unknown[]; copyLimit: unknown };
+        assert.deepEqual(config, { timing: { imagePending: 1, copyPending: 1 }, throttle: null, failNext: [], copyLimit: null });
         await emulator.ec2("us-east-1").send(new ec2.DescribeRegionsCommand({})); // not throttled any more
         const owned = await emulator.ec2("us-east-1").send(new ec2.DescribeImagesCommand({ Owners: ["self"] }));
         assert.equal(owned.Images!.length, 0, "moto state reset too");

@@ -957,3 +957,4 @@ def apply() -> None:
     AmisResponse.disable_image_deregistration_protection = _response_disable_image_deregistration_protection  # type: ignore[attr-defined]
 
     __import__("ext_instances").apply()  # builders: ClientToken, user data that runs, status failures, shutting-down
+    __import__("ext_copy_limits").apply()  # copy limits: wraps the copy_image replaced above
