@@ -46,7 +46,7 @@ from moto.ec2 import utils as ec2_utils
 
 import emulator_patches
 from emulator_patches import EmulatorError
-from emulator_state import STATE, STATUS_CHECKS, ConfigError
+from emulator_state import STATE, STATUS_CHECKS, ConfigError, EmulatorState
 
 # ---------------------------------------------------------------------------
 # State (apart from the wire)
@@ -291,11 +291,13 @@ def _status(check: str) -> property:
 # Control API: the statusFailures setting, next to the state's own settings
 # ---------------------------------------------------------------------------
 
-def _configure(body: Any) -> dict[str, Any]:
+# Wrapped on the class, as every extension does, so that the wrappers of several extensions
+# stack in the order their apply() runs (an attribute on STATE would hide later class wrappers).
+def _configure(self: EmulatorState, body: Any) -> dict[str, Any]:
     if isinstance(body, dict) and "statusFailures" in body:
         failures = _parse_status_failures(body["statusFailures"])
         rest = {k: v for k, v in body.items() if k != "statusFailures"}
-        config = _ORIG["configure"](rest)  # validates the rest before anything is applied
+        config = _ORIG["configure"](self, rest)  # validates the rest before anything is applied
         with _LOCK:
             for image_id, check in failures.items():
                 if check is None:
@@ -303,15 +305,15 @@ def _configure(body: Any) -> dict[str, Any]:
                 else:
                     _STATUS_FAILURES[image_id] = check
         return _config_view(config)
-    return _config_view(_ORIG["configure"](body))
+    return _config_view(_ORIG["configure"](self, body))
 
 
-def _config() -> dict[str, Any]:
-    return _config_view(_ORIG["config"]())
+def _config(self: EmulatorState) -> dict[str, Any]:
+    return _config_view(_ORIG["config"](self))
 
 
-def _state_reset() -> None:
-    _ORIG["reset"]()
+def _state_reset(self: EmulatorState) -> None:
+    _ORIG["reset"](self)
     _reset()
 
 
@@ -328,7 +330,7 @@ def apply() -> None:
         init=Instance.__init__, stop=Instance.stop, terminate=Instance.terminate,
         state=Instance._state,  # emulator_patches' timed state property
         run_instances=InstanceResponse.run_instances,
-        configure=STATE.configure, config=STATE.config, reset=STATE.reset,
+        configure=EmulatorState.configure, config=EmulatorState.config, reset=EmulatorState.reset,
     )
     Instance._state = property(_state_get, _ORIG["state"].fset)  # type: ignore[assignment]
     Instance.__init__ = _instance_init  # type: ignore[method-assign]
@@ -340,6 +342,6 @@ def apply() -> None:
     General.get_console_output = _get_console_output  # type: ignore[method-assign]
     # EC2's DescribeInstances filter `client-token` (moto raises NotImplementedError for it).
     ec2_utils.filter_dict_attribute_mapping["client-token"] = "client_token"
-    STATE.configure = _configure  # type: ignore[method-assign]
-    STATE.config = _config  # type: ignore[method-assign]
-    STATE.reset = _state_reset  # type: ignore[method-assign]
+    EmulatorState.configure = _configure  # type: ignore[method-assign]
+    EmulatorState.config = _config  # type: ignore[method-assign]
+    EmulatorState.reset = _state_reset  # type: ignore[method-assign]
