@@ -80,6 +80,11 @@ describe("InstanceImage kind: block device overrides", function () {
         const { failures } = await check({ blockDeviceMappings: [{ deviceName: "/dev/sdf", noDevice: true, volumeSize: 8 }] });
         assert.deepEqual(failures, [{ property: "blockDeviceMappings[0]", reason: "blockDeviceMappings[0]: a noDevice entry leaves the volume out; remove volumeSize/volumeType from it" }]);
     });
+
+    it("noDevice with a volume type: refused too", async function () {
+        const { failures } = await check({ blockDeviceMappings: [{ deviceName: "/dev/sdf", noDevice: true, volumeType: "gp3" }] });
+        assert.deepEqual(failures.map((f) => f.property), ["blockDeviceMappings[0]"]);
+    });
 });
 
 describe("InstanceImage kind: check", function () {
