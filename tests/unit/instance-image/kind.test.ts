@@ -154,6 +154,7 @@ describe("InstanceImage kind: create, update and state", function () {
         const err = await rejection(provider.create(inputsWith({ imageTimeoutMinutes: 1 })));
         assert.ok(err instanceof PartialCreateError, String(err));
         assert.equal(err.properties.sourceInstanceId, INSTANCE);
+        assert.equal(err.name, "PartialCreateError", "named in logs and stack traces as what it is");
     });
 
     it("a state of an older release without instanceId (only sourceInstanceId): no replacement", async function () {
