@@ -58,6 +58,12 @@ describe("Checker", function () {
         assert.deepEqual(c.failures, [{ property: "region", reason: "region must be a string, not number" }]);
     });
 
+    it("amiName: a non-string is that failure alone", function () {
+        const c = new Checker();
+        c.amiName("name", 5);
+        assert.deepEqual(c.failures, [{ property: "name", reason: "name must be a string, not number" }]);
+    });
+
     it("positiveNumber: NaN and Infinity are refused", function () {
         const c = new Checker();
         c.positiveNumber("n", NaN, "minutes");
