@@ -130,6 +130,20 @@ describe("InstanceImage kind: create, update and state", function () {
         restore();
     });
 
+    it("block device overrides reach CreateImage as EC2's mappings: NoDevice for a left-out volume, Ebs for the rest", async function () {
+        await provider.create(inputsWith({
+            blockDeviceMappings: [
+                { deviceName: "/dev/sdf", noDevice: true },
+                { deviceName: "/dev/xvda", volumeSize: 30, volumeType: "gp3", iops: 3000, throughput: 125, deleteOnTermination: true },
+            ],
+        }));
+        const create = calls.find((c) => c.action === "CreateImage")!.input;
+        assert.deepEqual(create.BlockDeviceMappings, [
+            { DeviceName: "/dev/sdf", NoDevice: "" },
+            { DeviceName: "/dev/xvda", Ebs: { VolumeSize: 30, VolumeType: "gp3", Iops: 3000, Throughput: 125, DeleteOnTermination: true } },
+        ]);
+    });
+
     it("create says on the row that it is creating the image from the instance", async function () {
         const lines: string[] = [];
         await testProviders(new FakeClock(), (l) => lines.push(l)).InstanceImage.create(inputsWith());
