@@ -7,10 +7,12 @@
  *   npm run demo -- --destroy    # destroys every stack, checks nothing is left, stops the emulator
  *
  * The emulator keeps running between the two (its address is in .ga/demo/emulator.json), so
- * the second invocation destroys what the first made. The build stack runs GoldenImage's own
- * builder: the base image from the SSM lookup, a customisation script that powers the builder
- * off, the image, the verification gate (a test instance of the image), the builder
- * terminated, the copy. The @pulumi/aws provider plugin cannot be
+ * the second invocation destroys what the first made. With GA_DEMO_EMULATOR=<endpoint> the demo
+ * uses an emulator someone else runs instead of starting its own (tests/e2e/demo.test.ts, so the
+ * leak audit after every e2e test sees what the demo did), and leaves it running. The build
+ * stack runs GoldenImage's own builder: the base image from the SSM lookup, a customisation
+ * script that powers the builder off, the image, the verification gate (a test instance of the
+ * image), the builder terminated, the copy. The @pulumi/aws provider plugin cannot be
  * downloaded here, so only the consumer's instances are launched through the EC2 API directly;
  * everything golden-ami does itself runs for real.
  */
@@ -61,7 +63,8 @@ const VERIFY = ["#!/bin/bash", "set -euo pipefail", "echo 'golden-ami demo: ngin
 
 interface EmulatorRecord {
     endpoint: string;
-    pid: number;
+    /** The emulator the demo started (and stops on --destroy); none for GA_DEMO_EMULATOR's. */
+    pid?: number;
     consumerInstanceIds?: string[];
 }
 
@@ -93,11 +96,34 @@ async function alive(endpoint: string): Promise<boolean> {
     }
 }
 
-/** Starts the emulator detached (it outlives this process), or reuses the running one. */
+/** Gives the emulator the demo's timing (a partial update: other settings stay). */
+async function configureTiming(endpoint: string): Promise<void> {
+    const response = await fetch(`${endpoint}/_golden-ami/config`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ timing: TIMING }),
+    });
+    if (!response.ok) throw new Error(`the emulator at ${endpoint} refused the demo's timing: HTTP ${response.status} ${await response.text()}`);
+}
+
+/**
+ * Starts the emulator detached (it outlives this process), or reuses the running one, or
+ * uses GA_DEMO_EMULATOR's (given the demo's timing, never stopped by the demo).
+ */
 async function startEmulator(): Promise<EmulatorRecord> {
+    const given = process.env.GA_DEMO_EMULATOR;
+    let record: EmulatorRecord | undefined;
     if (fs.existsSync(EMULATOR_FILE)) {
-        const record = JSON.parse(fs.readFileSync(EMULATOR_FILE, "utf8")) as EmulatorRecord;
-        if (await alive(record.endpoint)) return record;
+        record = JSON.parse(fs.readFileSync(EMULATOR_FILE, "utf8")) as EmulatorRecord;
+        if (given && record.endpoint !== given) record = undefined; // another emulator's state: not ours to reuse
+        if (record && !given && (await alive(record.endpoint))) return record;
+    }
+    if (given) {
+        if (!(await alive(given))) throw new Error(`GA_DEMO_EMULATOR=${given}: no golden-ami emulator answers there`);
+        await configureTiming(given);
+        record ??= { endpoint: given };
+        fs.writeFileSync(EMULATOR_FILE, JSON.stringify(record, null, 2));
+        return record;
     }
     await ensureMoto(); // pip-installs moto[server]==5.2.1 once where it is missing
     const log = path.join(DEMO_DIR, "emulator.log");
@@ -182,7 +208,8 @@ async function up(): Promise<void> {
     say(`[1/5] starting the EC2 emulator (builders customise for ${TIMING.userDataSeconds} s, instances stop in ${TIMING.instanceStopping} s, images and copies take ${TIMING.imagePending} s)`);
     const emulator = await startEmulator();
     const env = credentialsEnv(emulator.endpoint);
-    say(`      ${emulator.endpoint} (pid ${emulator.pid}); state in ${path.relative(ROOT, DEMO_DIR)}/`);
+    const whose = emulator.pid === undefined ? "GA_DEMO_EMULATOR's, left running" : `pid ${emulator.pid}`;
+    say(`      ${emulator.endpoint} (${whose}); state in ${path.relative(ROOT, DEMO_DIR)}/`);
 
     const sourceStack = `organization/golden-ami/${STACKS.build}`;
     say(
@@ -277,9 +304,11 @@ async function destroy(): Promise<void> {
         left += images.length + snapshots.length + instances.length;
         say(`  ${region.padEnd(16)} images left: ${images.length}, snapshots left: ${snapshots.length}, instances left: ${instances.length}`);
     }
-    process.kill(emulator.pid, "SIGTERM");
+    // GA_DEMO_EMULATOR's emulator is its owner's to stop (the test audits it afterwards).
+    if (emulator.pid !== undefined) process.kill(emulator.pid, "SIGTERM");
     fs.rmSync(DEMO_DIR, { recursive: true, force: true });
-    say(left === 0 ? "golden-ami demo: everything removed; the emulator is stopped." : `golden-ami demo: ${left} images/snapshots/instances were left behind`);
+    const stopped = emulator.pid !== undefined ? "the emulator is stopped" : `the emulator at ${emulator.endpoint} is left running (GA_DEMO_EMULATOR)`;
+    say(left === 0 ? `golden-ami demo: everything removed; ${stopped}.` : `golden-ami demo: ${left} images/snapshots/instances were left behind`);
     if (left !== 0) process.exitCode = 1;
 }
 

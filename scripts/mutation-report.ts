@@ -2,9 +2,10 @@
  * Turns StrykerJS's JSON report (reports/mutation/mutation.json, written by `npm run mutate`)
  * into the Markdown tables of docs/mutation-testing.md: the mutation score per module and per
  * directory, and the mutants that survived in the files asked for, with file:line and mutator.
- * So the doc is regenerated from a run, never typed in.
+ * So the doc is regenerated from a run, never typed in. Several reports (runs over different
+ * module groups, `--mutate`) are merged: a file's mutants come from the last report that has it.
  *
- *   npx ts-node --transpile-only scripts/mutation-report.ts [--report FILE] [--survivors a.ts,b.ts]
+ *   npx ts-node --transpile-only scripts/mutation-report.ts [--report FILE]... [--survivors a.ts,b.ts]
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -17,6 +18,8 @@ interface Mutant {
     mutatorName: string;
     replacement?: string;
     status: "Killed" | "Survived" | "NoCoverage" | "Timeout" | "CompileError" | "RuntimeError" | "Ignored" | "Pending";
+    /** Why: for Ignored, "Static mutant (and "ignoreStatic" was enabled)" when the run had --ignoreStatic. */
+    statusReason?: string;
     location: { start: { line: number; column: number } };
 }
 interface Report {
@@ -29,17 +32,20 @@ interface Tally {
     survived: number;
     noCoverage: number;
     compileError: number;
+    /** Not run: static mutants of a run with --ignoreStatic (outside the score, as Stryker counts). */
+    ignored: number;
     other: number;
 }
 
 function tally(mutants: Mutant[]): Tally {
-    const t: Tally = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, compileError: 0, other: 0 };
+    const t: Tally = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, compileError: 0, ignored: 0, other: 0 };
     for (const m of mutants) {
         if (m.status === "Killed") t.killed++;
         else if (m.status === "Timeout") t.timeout++;
         else if (m.status === "Survived") t.survived++;
         else if (m.status === "NoCoverage") t.noCoverage++;
         else if (m.status === "CompileError") t.compileError++;
+        else if (m.status === "Ignored") t.ignored++;
         else t.other++;
     }
     return t;
@@ -62,12 +68,12 @@ function pct(n: number): string {
 }
 
 function row(name: string, t: Tally): string {
-    return `| ${name} | ${pct(score(t))} | ${pct(coveredScore(t))} | ${t.killed} | ${t.timeout} | ${t.survived} | ${t.noCoverage} | ${t.compileError} |`;
+    return `| ${name} | ${pct(score(t))} | ${pct(coveredScore(t))} | ${t.killed} | ${t.timeout} | ${t.survived} | ${t.noCoverage} | ${t.compileError} | ${t.ignored} |`;
 }
 
 const HEADER = [
-    "| module | score % | covered score % | killed | timeout | survived | no coverage | compile errors |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| module | score % | covered score % | killed | timeout | survived | no coverage | compile errors | not run (static) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
 ];
 
 export function scoreTables(report: Report): string {
@@ -104,16 +110,24 @@ export function survivorTable(report: Report, file: string): string {
     ].join("\n");
 }
 
+/** One report of the files of several: each file from the last report that has it. */
+export function mergeReports(reports: Report[]): Report {
+    const files: Report["files"] = {};
+    for (const r of reports) Object.assign(files, r.files);
+    return { files };
+}
+
 function main(argv: string[]): void {
-    let reportFile = path.join(REPO_ROOT, "reports", "mutation", "mutation.json");
+    const reportFiles: string[] = [];
     let survivors: string[] = [];
     for (let i = 0; i < argv.length; i++) {
-        if (argv[i] === "--report") reportFile = path.resolve(argv[++i]);
+        if (argv[i] === "--report") reportFiles.push(path.resolve(argv[++i]));
         else if (argv[i] === "--survivors") survivors = argv[++i].split(",").filter(Boolean);
-        else throw new Error(`unknown argument ${argv[i]} (usage: mutation-report.ts [--report FILE] [--survivors a.ts,b.ts])`);
+        else throw new Error(`unknown argument ${argv[i]} (usage: mutation-report.ts [--report FILE]... [--survivors a.ts,b.ts])`);
     }
-    if (!fs.existsSync(reportFile)) throw new Error(`${reportFile} does not exist: run \`npm run mutate\` first`);
-    const report = JSON.parse(fs.readFileSync(reportFile, "utf8")) as Report;
+    if (!reportFiles.length) reportFiles.push(path.join(REPO_ROOT, "reports", "mutation", "mutation.json"));
+    for (const f of reportFiles) if (!fs.existsSync(f)) throw new Error(`${f} does not exist: run \`npm run mutate\` first`);
+    const report = mergeReports(reportFiles.map((f) => JSON.parse(fs.readFileSync(f, "utf8")) as Report));
     const parts = [scoreTables(report), ...survivors.map((f) => survivorTable(report, f))];
     console.log(parts.join("\n\n"));
 }

@@ -3,18 +3,22 @@
  * nothing it did not expect remains. Tests call `inventory` / `leakedSince` (images and
  * snapshots); the audit after every e2e test (tests/support/root-hooks.ts) asks for every kind
  * golden-ami makes or changes: images, snapshots, instances that are not terminated, SSM
- * parameters, and the launch permissions of the images.
+ * parameters, the launch permissions of the images and the create-volume permissions of the
+ * snapshots (an AMI shared with an account shares its snapshots too: either left behind gives
+ * the account access).
  */
-import { DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
+import {
+    DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotAttributeCommand, DescribeSnapshotsCommand,
+} from "@aws-sdk/client-ec2";
 import { DescribeParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { Emulator } from "./emulator";
 
 export const ACCOUNT_ID = "123456789012";
 
-export type InventoryKind = "images" | "snapshots" | "instances" | "parameters" | "launchPermissions";
+export type InventoryKind = "images" | "snapshots" | "instances" | "parameters" | "launchPermissions" | "volumePermissions";
 /** What `inventory` collects unless asked for more. */
 export const DEFAULT_KINDS: readonly InventoryKind[] = ["images", "snapshots"];
-export const ALL_KINDS: readonly InventoryKind[] = ["images", "snapshots", "instances", "parameters", "launchPermissions"];
+export const ALL_KINDS: readonly InventoryKind[] = ["images", "snapshots", "instances", "parameters", "launchPermissions", "volumePermissions"];
 
 export interface AccountInventory {
     /** region → image IDs owned by the account */
@@ -27,6 +31,8 @@ export interface AccountInventory {
     parameters?: Record<string, string[]>;
     /** region → image ID → who may launch it ("all", account IDs, organisation ARNs) (when asked for) */
     launchPermissions?: Record<string, Record<string, string[]>>;
+    /** region → snapshot ID → who may create volumes from it ("all", account IDs) (when asked for) */
+    volumePermissions?: Record<string, Record<string, string[]>>;
     /** snapshot ID → its description (EC2 names the image it was made for), with snapshots */
     snapshotDescriptions?: Record<string, string>;
 }
@@ -49,6 +55,7 @@ export async function inventory(
     if (kinds.includes("instances")) result.instances = {};
     if (kinds.includes("parameters")) result.parameters = {};
     if (kinds.includes("launchPermissions")) result.launchPermissions = {};
+    if (kinds.includes("volumePermissions")) result.volumePermissions = {};
     await each(regions, async (region) => {
         const client = emulator.ec2(region);
         const images = await client.send(new DescribeImagesCommand({ Owners: ["self"] }));
@@ -94,6 +101,14 @@ export async function inventory(
             });
             result.launchPermissions[region] = permissions;
         }
+        if (result.volumePermissions) {
+            const permissions: Record<string, string[]> = {};
+            await each(snapshots.Snapshots ?? [], async (snapshot) => {
+                const out = await client.send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshot.SnapshotId!, Attribute: "createVolumePermission" }));
+                permissions[snapshot.SnapshotId!] = (out.CreateVolumePermissions ?? []).map((p) => p.Group ?? p.UserId ?? JSON.stringify(p)).sort();
+            });
+            result.volumePermissions[region] = permissions;
+        }
     });
     return result;
 }
@@ -117,6 +132,7 @@ export function leakCount(leaks: AccountInventory): number {
         ...Object.values(leaks.instances ?? {}),
         ...Object.values(leaks.parameters ?? {}),
         ...Object.values(leaks.launchPermissions ?? {}).flatMap((byImage) => Object.values(byImage)),
+        ...Object.values(leaks.volumePermissions ?? {}).flatMap((bySnapshot) => Object.values(bySnapshot)),
     ];
     return lists.reduce((n, ids) => n + ids.length, 0);
 }
@@ -132,8 +148,8 @@ export interface Expected {
 /**
  * What is in `now` and was not in `before`, and is neither a harness fixture nor held by a live
  * stack, of every kind: new images, snapshots (a snapshot of a fixture image is a fixture),
- * non-terminated instances and SSM parameters; plus launch permissions added to an image that
- * remains and that no live stack manages.
+ * non-terminated instances and SSM parameters; plus launch permissions added to an image, and
+ * create-volume permissions added to a snapshot, that remains and that no live stack manages.
  */
 export async function unexpected(before: AccountInventory, now: AccountInventory, expected: Expected): Promise<AccountInventory> {
     const fixtureSnapshot = (id: string) => {
@@ -149,24 +165,28 @@ export async function unexpected(before: AccountInventory, now: AccountInventory
         }
         return out;
     };
-    const diff: AccountInventory = { images: {}, snapshots: {}, instances: {}, parameters: {}, launchPermissions: {} };
+    const diff: AccountInventory = { images: {}, snapshots: {}, instances: {}, parameters: {}, launchPermissions: {}, volumePermissions: {} };
+    const added = async (nowWho: Record<string, string[]> | undefined, beforeWho: Record<string, string[]> | undefined) => {
+        const out: Record<string, string[]> = {};
+        for (const [id, who] of Object.entries(nowWho ?? {})) {
+            const had = beforeWho?.[id] ?? [];
+            const fresh = who.filter((w) => !had.includes(w));
+            if (fresh.length && !(await expected.managed(id))) out[id] = fresh;
+        }
+        return out;
+    };
     for (const region of Object.keys(now.images)) {
         diff.images[region] = await fresh(now.images[region], before.images[region]);
         diff.snapshots[region] = await fresh(now.snapshots[region], before.snapshots[region], fixtureSnapshot);
         diff.instances![region] = await fresh(now.instances?.[region], before.instances?.[region]);
         diff.parameters![region] = await fresh(now.parameters?.[region], before.parameters?.[region]);
-        const shares: Record<string, string[]> = {};
-        for (const [imageId, who] of Object.entries(now.launchPermissions?.[region] ?? {})) {
-            const had = before.launchPermissions?.[region]?.[imageId] ?? [];
-            const added = who.filter((w) => !had.includes(w));
-            if (added.length && !(await expected.managed(imageId))) shares[imageId] = added;
-        }
-        diff.launchPermissions![region] = shares;
+        diff.launchPermissions![region] = await added(now.launchPermissions?.[region], before.launchPermissions?.[region]);
+        diff.volumePermissions![region] = await added(now.volumePermissions?.[region], before.volumePermissions?.[region]);
     }
     return diff;
 }
 
-/** "us-east-1 images ami-1; eu-west-1 launchPermissions ami-2→all", or "" when nothing leaked. */
+/** "us-east-1 images ami-1; eu-west-1 launch permission on ami-2 for all", or "" when nothing leaked. */
 export function describeLeaks(leaks: AccountInventory): string {
     const parts: string[] = [];
     for (const kind of ["images", "snapshots", "instances", "parameters"] as const) {
@@ -174,6 +194,9 @@ export function describeLeaks(leaks: AccountInventory): string {
     }
     for (const [region, byImage] of Object.entries(leaks.launchPermissions ?? {})) {
         for (const [imageId, who] of Object.entries(byImage)) parts.push(`${region} launch permission on ${imageId} for ${who.join(" ")}`);
+    }
+    for (const [region, bySnapshot] of Object.entries(leaks.volumePermissions ?? {})) {
+        for (const [snapshotId, who] of Object.entries(bySnapshot)) parts.push(`${region} create-volume permission on ${snapshotId} for ${who.join(" ")}`);
     }
     return parts.join("; ");
 }

@@ -121,6 +121,8 @@ export class FakeEc2 {
      * keeps a retried CopyImage from making a second copy).
      */
     hiddenByName = 0;
+    /** DescribeSnapshots by ID answers in the reverse of the order asked (EC2 promises no order). */
+    reverseSnapshotAnswers = false;
     /** Called at CreateImage / CopyImage before it acts (to simulate a racing run). */
     beforeMake?: (action: string, region: string) => void;
 
@@ -366,7 +368,10 @@ export class FakeEc2 {
                 return { Images: found.map((i) => this.imageShape(i, i.states[0])) };
             }
             case "DescribeSnapshots": {
-                if (input.SnapshotIds) return { Snapshots: (input.SnapshotIds as string[]).map((id) => this.answerSnapshot(this.snapshot(region, id))) };
+                if (input.SnapshotIds) {
+                    const answers = (input.SnapshotIds as string[]).map((id) => this.answerSnapshot(this.snapshot(region, id)));
+                    return { Snapshots: this.reverseSnapshotAnswers ? answers.reverse() : answers };
+                }
                 const filters = (input.Filters ?? []) as Array<{ Name: string; Values: string[] }>;
                 const unknown = filters.find((f) => f.Name !== "description");
                 if (unknown) throw new Error(`the fake EC2 does not filter snapshots by ${unknown.Name}`);

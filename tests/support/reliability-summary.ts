@@ -115,7 +115,7 @@ export function recordLeakAuditError(what: string, error: string): void {
     record({ kind: "leak-audit", what, leaked: 0, error });
 }
 
-/** An e2e test ended with no emulator to audit (the demo runs its own, in another process). */
+/** An e2e test ended with no emulator of this process to audit (a preview-only test starts none). */
 export function recordNotAudited(what: string, why: string): void {
     record({ kind: "not-audited", what, why });
 }
