@@ -26,6 +26,7 @@ import {
     DescribeInstancesCommand,
     RunInstancesCommand,
     TerminateInstancesCommand,
+    waitUntilInstanceTerminated,
 } from "@aws-sdk/client-ec2";
 import { ensureMoto, PYTHON, SERVER_SCRIPT } from "./harness/emulator";
 
@@ -285,22 +286,28 @@ async function destroy(): Promise<void> {
     }
     const env = credentialsEnv(emulator.endpoint);
     writeProject();
+    // The consumer's instances are the demo's own (the builder was golden-ami's, terminated by the
+    // build stack): they go first, the last thing made, and only once terminated do the stacks go.
+    const consumers = emulator.consumerInstanceIds ?? [];
+    if (consumers.length) {
+        const client = ec2(emulator.endpoint, REGIONAL_REGION);
+        await client.send(new TerminateInstancesCommand({ InstanceIds: consumers }));
+        await waitUntilInstanceTerminated({ client, minDelay: 1, maxDelay: 2, maxWaitTime: 120 }, { InstanceIds: consumers });
+        say(`terminated ${consumers.join(" and ")}`);
+    }
     for (const stack of [STACKS.consumer, STACKS.regional, STACKS.build]) {
         if (!stackExists(env, stack)) continue;
         say(`pulumi destroy ${stack}`);
         mustPulumi(env, ["destroy", "--yes", "--skip-preview", "--stack", stack], { quiet: true });
         mustPulumi(env, ["stack", "rm", stack, "--yes"], { quiet: true });
     }
-    // The consumer's instances are the demo's own (the builder was golden-ami's, terminated by the build stack).
-    const consumers = emulator.consumerInstanceIds ?? [];
-    if (consumers.length) await ec2(emulator.endpoint, REGIONAL_REGION).send(new TerminateInstancesCommand({ InstanceIds: consumers }));
     let left = 0;
     for (const region of REGIONS) {
         const client = ec2(emulator.endpoint, region);
         const images = (await client.send(new DescribeImagesCommand({ Owners: ["self"] }))).Images ?? [];
         const snapshots = (await client.send(new DescribeSnapshotsCommand({ OwnerIds: ["self"] }))).Snapshots ?? [];
         const reservations = (await client.send(new DescribeInstancesCommand({}))).Reservations ?? [];
-        const instances = reservations.flatMap((r) => r.Instances ?? []).filter((i) => !["terminated", "shutting-down"].includes(i.State?.Name ?? ""));
+        const instances = reservations.flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== "terminated");
         left += images.length + snapshots.length + instances.length;
         say(`  ${region.padEnd(16)} images left: ${images.length}, snapshots left: ${snapshots.length}, instances left: ${instances.length}`);
     }
