@@ -5,17 +5,24 @@
  * The path is part of the state of every stack that has golden-ami resources: keep it.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { awsSettingsFromConfig } from "./core/aws-settings";
 import { realClock, RunContext } from "./core/context";
 import { setConfiguredRegion } from "./core/region";
+import { configureStack } from "./ec2/client";
 import { imageCopyKind } from "./lifecycle/image-copy";
 import { imageProvider } from "./lifecycle/image-lifecycle";
 import { instanceImageKind } from "./lifecycle/instance-image";
 import { engineProgress } from "./lifecycle/progress";
 import type { ProviderKind } from "./resources/shim";
 
-/** Receives the stack configuration once per provider process: the default region comes from aws:region. */
+/**
+ * Receives the stack configuration once per provider process (every key of every namespace,
+ * see docs/field-notes.md): golden-ami acts with the same `aws:*` settings as the AWS provider.
+ */
 async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
-    setConfiguredRegion(req.config.get("aws:region"));
+    const settings = awsSettingsFromConfig((key) => req.config.get(key));
+    setConfiguredRegion(settings.region);
+    configureStack(settings);
 }
 
 /** Every kind's provider, acting with `ctx`. */

@@ -26,12 +26,15 @@ import {
     reconcileDistribution,
     withoutDistribution,
 } from "../core/distribution";
-import { awsErrorCode, explainAwsError, GoldenAmiError } from "../core/errors";
+import { ExplicitProviderSettings, settingsOfExplicit, withDefaultTags } from "../core/aws-settings";
+import { awsErrorCode, explainAwsError, GoldenAmiError, withIdentity } from "../core/errors";
 import { deterministicImageName, MANAGED_BY_VALUE, MARKER_TAGS, resourceNameFromUrn } from "../core/naming";
 import { DEFAULT_IMAGE_TIMEOUT_MINUTES, MAX_USER_TAGS } from "../core/options";
 import { defaultRegion } from "../core/region";
 import { fromTagList, nonEmpty, TagMap, withoutMarkerTags } from "../core/tags";
+import { actingAs, currentSettings } from "../ec2/client";
 import { applyDistribution, readDistribution } from "../ec2/distribution";
+import { actingIdentity, ensureAllowedAccount } from "../ec2/identity";
 import { DEREGISTERED, deleteImageAndSnapshots, readDeregisteredImage } from "../ec2/image-delete";
 import { ImageObservation } from "../ec2/image-judge";
 import { waitForImage } from "../ec2/image-wait";
@@ -42,6 +45,12 @@ import { checkDistribution } from "./check-distribution";
 import { Checker, containsUnknown } from "./checks";
 import { defaulted, ImageInputs, ImageKind, ImageState, StepContext } from "./image-kind";
 import { hostKeys, PartialCreateError } from "./partial";
+
+/** The settings of the explicit provider a resource's inputs record (`awsProvider`), if any. */
+function explicitSettings(props: Record<string, unknown>) {
+    const recorded = props.awsProvider as ExplicitProviderSettings | undefined;
+    return recorded && typeof recorded === "object" ? settingsOfExplicit(recorded) : undefined;
+}
 
 /** State holds no undefined (nothing to diff against an absent input). */
 function clean<T>(value: T): T {
@@ -58,13 +67,30 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
 
     provider(): pulumi.dynamic.ResourceProvider {
         return {
-            check: (olds, news) => this.check(olds, news),
+            check: (olds, news) => actingAs(explicitSettings(news), () => this.check(olds, news)),
             diff: async (_id, olds, news) => this.diff(olds, news),
-            create: (inputs) => this.create(inputs),
-            read: (id, props) => this.read(id, props),
-            update: (id, olds, news) => this.update(id, olds, news),
-            delete: (id, props) => this.delete(id, props),
+            create: (inputs) => this.acting(inputs, `creating ${this.kind.noun}`, true, () => this.create(inputs)),
+            read: (id, props) => this.acting(props, `reading ${this.kind.noun} ${id}`, false, () => this.read(id, props)),
+            update: (id, olds, news) => this.acting(news, `updating ${this.kind.noun} ${id}`, true, () => this.update(id, olds, news)),
+            delete: (id, props) => this.acting(props, `deleting ${this.kind.noun} ${id}`, true, () => this.delete(id, props)),
         };
+    }
+
+    /**
+     * Runs one provider call as the AWS provider of the resource would act: with its explicit
+     * provider's settings (else the stack's), refused before a change when the account is not
+     * allowed, and with errors that name the account and region golden-ami acted as.
+     */
+    private acting<T>(props: Record<string, unknown>, doing: string, changes: boolean, fn: () => Promise<T>): Promise<T> {
+        return actingAs(explicitSettings(props), async () => {
+            const region = (props.region as string | undefined) ?? defaultRegion(currentSettings().region);
+            try {
+                if (changes) await ensureAllowedAccount(region);
+                return await fn();
+            } catch (err) {
+                throw withIdentity(err, await actingIdentity(region), `${doing} in ${region}`);
+            }
+        });
     }
 
     private step(inputs: { resourceUrn?: string }): StepContext {
@@ -76,17 +102,23 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         const n = news as Partial<ImageInputs> & Record<string, unknown>;
         const region = defaulted(c, "region", n.region);
         const own = await this.kind.check(c, news, olds, region);
+        // The AWS provider's default tags, under the resource's own (aws:defaultTags, or the explicit provider's).
+        const { defaultTags } = currentSettings();
+        const tags = withDefaultTags(defaultTags, n.tags as Record<string, string> | undefined);
+        const snapshotTags = withDefaultTags(defaultTags, n.snapshotTags as Record<string, string> | undefined);
         c.region("region", n.region);
         c.amiName("name", n.name);
         c.maxLength("description", n.description, 255);
-        c.tags("tags", n.tags, MAX_USER_TAGS);
-        c.tags("snapshotTags", n.snapshotTags, MAX_USER_TAGS);
+        c.tags("tags", tags, MAX_USER_TAGS);
+        c.tags("snapshotTags", snapshotTags, MAX_USER_TAGS);
         c.positiveNumber("imageTimeoutMinutes", n.imageTimeoutMinutes, "minutes");
         c.id("adoptImageId", n.adoptImageId, "image");
         c.failures.push(...checkDistribution(n, this.ctx.clock.now(), olds));
 
         const inputs: Record<string, unknown> = {
             ...news,
+            ...(tags ? { tags } : {}),
+            ...(snapshotTags ? { snapshotTags } : {}),
             region,
             imageTimeoutMinutes: n.imageTimeoutMinutes ?? DEFAULT_IMAGE_TIMEOUT_MINUTES,
             ...own,
@@ -117,7 +149,8 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         const replaces = this.kind.replaceKeys.filter(changed);
         if (olds.state === DEREGISTERED) replaces.push("state");
         if (news.adoptImageId !== undefined && news.adoptImageId !== olds.imageId) replaces.push("adoptImageId");
-        const updates = [...this.kind.updateKeys.filter(changed), ...distributionDiff(olds, news)];
+        // Other explicit-provider settings act elsewhere from now on; state must record them (for delete).
+        const updates = [...this.kind.updateKeys.filter(changed), ...["awsProvider"].filter(changed), ...distributionDiff(olds, news)];
         return { changes: replaces.length > 0 || updates.length > 0, replaces, deleteBeforeReplace: false };
     }
 
@@ -363,7 +396,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
     private inputsFromState(props: S, image: Image): I {
         const state = (this.kind.asInputs?.(props) ?? props) as Record<string, unknown>;
         const inputs: Record<string, unknown> = { ...pickDistribution(props) };
-        for (const key of [...this.kind.replaceKeys, ...this.kind.updateKeys, "region", "adoptImageId", "resourceUrn"]) {
+        for (const key of [...this.kind.replaceKeys, ...this.kind.updateKeys, "region", "adoptImageId", "resourceUrn", "awsProvider"]) {
             if (state[key] !== undefined) inputs[key] = state[key];
         }
         inputs.name = image.Name ?? props.name;

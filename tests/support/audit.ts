@@ -50,7 +50,7 @@ export async function inventory(
     if (kinds.includes("parameters")) result.parameters = {};
     if (kinds.includes("launchPermissions")) result.launchPermissions = {};
     await each(regions, async (region) => {
-        const client = emulator.ec2(region);
+        const client = emulator.ec2(region, accountId === ACCOUNT_ID ? undefined : accountId);
         const images = await client.send(new DescribeImagesCommand({ Owners: ["self"] }));
         const live = (images.Images ?? []).filter((i) => i.State !== "deregistered");
         result.images[region] = (images.Images ?? []).map((i) => i.ImageId!).sort();
@@ -99,8 +99,8 @@ export async function inventory(
 }
 
 /** Images and snapshots present now that were not in `before`. */
-export async function leakedSince(emulator: Emulator, before: AccountInventory, regions: string[]): Promise<AccountInventory> {
-    const now = await inventory(emulator, regions);
+export async function leakedSince(emulator: Emulator, before: AccountInventory, regions: string[], accountId = ACCOUNT_ID): Promise<AccountInventory> {
+    const now = await inventory(emulator, regions, accountId);
     const diff: AccountInventory = { images: {}, snapshots: {} };
     for (const region of regions) {
         diff.images[region] = now.images[region].filter((id) => !(before.images[region] ?? []).includes(id));
