@@ -139,6 +139,13 @@ export interface GoldenImageCopyArgs {
     copyImageTags?: pulumi.Input<boolean>;
     /** How long each copy may take to become available, in minutes. Default: `imageTimeoutMinutes`. */
     imageTimeoutMinutes?: pulumi.Input<number>;
+    /**
+     * An explicit `aws.Provider` per destination region (`{ "ap-southeast-2": apProvider }`):
+     * that copy is made with the provider's region, profile, roles and default tags (another
+     * account, for example) instead of the component's. Only its non-secret settings are kept
+     * in state; a provider with static keys, endpoints or shared file paths is refused.
+     */
+    providers?: Record<string, pulumi.ProviderResource>;
 }
 
 /** Arguments of a {@link GoldenImage}. */
@@ -263,6 +270,10 @@ export function validateGoldenImageArgs(name: string, args: GoldenImageArgs, bui
     }
     for (const region of Object.keys(args.copies?.kmsKeyIds ?? {})) {
         if (!seen.has(region)) fail(`"${name}": copies.kmsKeyIds names ${region}, which is not in copyToRegions.`);
+    }
+    for (const [region, provider] of Object.entries(args.copies?.providers ?? {})) {
+        if (!seen.has(region)) fail(`"${name}": copies.providers names ${region}, which is not in copyToRegions.`);
+        if (!pulumi.ProviderResource.isInstance(provider)) fail(`"${name}": copies.providers.${region} must be an aws.Provider resource.`);
     }
 }
 
@@ -413,7 +424,8 @@ export class GoldenImage extends pulumi.ComponentResource {
                     imageTimeoutMinutes: args.copies?.imageTimeoutMinutes ?? args.imageTimeoutMinutes,
                     ...distribution,
                 },
-                { parent: this },
+                // A copy's own provider, else the component's (its children inherit it as its aws children do).
+                { parent: this, ...(args.copies?.providers?.[region] ? { provider: args.copies.providers[region] } : {}) },
             );
         }
 

@@ -233,8 +233,8 @@ export function accountRefusal(account: string, region: string, s: AwsSettings):
 
 /**
  * The settings of an explicit `aws.Provider` that may be kept in a resource's state: region,
- * profile name, roles (ARN, session name, duration, policy; no external ID), default tags and
- * the account lists. Keys, tokens, endpoints and file paths never are.
+ * profile name, roles (ARN, session name, duration, policy; no external ID), default tags,
+ * the account lists and skipCredentialsValidation. Keys, tokens, endpoints and file paths never are.
  */
 export interface ExplicitProviderSettings {
     region?: string;
@@ -243,6 +243,7 @@ export interface ExplicitProviderSettings {
     defaultTags?: Record<string, string>;
     allowedAccountIds?: string[];
     forbiddenAccountIds?: string[];
+    skipCredentialsValidation?: boolean;
 }
 
 /** The settings an explicit provider's recorded settings stand for (the rest comes from the environment). */
@@ -254,6 +255,7 @@ export function settingsOfExplicit(p: ExplicitProviderSettings): AwsSettings {
         defaultTags: p.defaultTags,
         allowedAccountIds: p.allowedAccountIds,
         forbiddenAccountIds: p.forbiddenAccountIds,
+        skipCredentialsValidation: p.skipCredentialsValidation,
     });
 }
 

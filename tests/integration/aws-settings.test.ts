@@ -55,9 +55,9 @@ describe("integration: the AWS provider's settings (emulator, two accounts)", fu
 
     afterEach(() => configure({}));
 
-    async function createImage(instanceId: string) {
+    async function createImage(instanceId: string, extra: Record<string, unknown> = {}) {
         const provider = providers.InstanceImage;
-        const checked = await provider.check!({}, { resourceUrn: URN, instanceId, region: REGION });
+        const checked = await provider.check!({}, { resourceUrn: URN, instanceId, region: REGION, ...extra });
         assert.deepEqual(checked.failures ?? [], []);
         const inputs = { ...checked.inputs, __provider: "x" };
         return { inputs, result: await provider.create(inputs) };
@@ -85,6 +85,20 @@ describe("integration: the AWS provider's settings (emulator, two accounts)", fu
         const leaked = leakCount(await leakedSince(emulator, baseline, [REGION], BUILD_ACCOUNT));
         recordLeakAudit("assumeRoles", leaked);
         assert.equal(leaked, 0);
+    });
+
+    it("an explicit provider's recorded settings (awsProvider input): create and delete act in its role's account, whatever the stack says", async () => {
+        const instanceId = await emulator.launchInstance(REGION, { accountId: BUILD_ACCOUNT });
+        configure({ "aws:forbiddenAccountIds": JSON.stringify([BUILD_ACCOUNT]), "aws:defaultTags": '{"tags":{"from":"stack"}}' });
+        const awsProvider = { assumeRoles: [{ roleArn: `arn:aws:iam::${BUILD_ACCOUNT}:role/image-builder`, sessionName: "explicit" }], defaultTags: { from: "provider" } };
+        const { inputs, result } = await createImage(instanceId, { awsProvider });
+        assert.equal(await ownerOf(result.id, BUILD_ACCOUNT), BUILD_ACCOUNT);
+        assert.deepEqual(result.outs.tags, { from: "provider" }, "the explicit provider's default tags, not the stack's");
+        assert.deepEqual(result.outs.awsProvider, awsProvider, "state records the settings delete needs");
+        // A later process (destroy) acts from state alone.
+        configure({});
+        await providers.InstanceImage.delete!(result.id, { ...inputs, ...result.outs });
+        assert.equal(await ownerOf(result.id, BUILD_ACCOUNT), undefined, "deleted in the role's account");
     });
 
     it("aws:profile of a shared config file wins over the environment's credentials (its role_arn/source_profile included)", async () => {
