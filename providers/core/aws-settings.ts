@@ -155,6 +155,10 @@ function endpoints(key: string, value: unknown): Record<string, string> | undefi
 }
 
 function accountIds(key: string, value: unknown): string[] | undefined {
+    // `pulumi config set --path 'aws:allowedAccountIds[0]' 111122223333` stores a number (leading zeros lost).
+    value = structured(key, value);
+    if (typeof value === "number") value = [value];
+    if (Array.isArray(value)) value = value.map((v) => (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? String(v).padStart(12, "0") : v));
     const ids = list(key, value);
     for (const id of ids ?? []) if (!/^\d{12}$/.test(id)) throw bad(key, `holds "${id}", which is not a 12-digit account ID`);
     return ids;

@@ -256,6 +256,16 @@ export class Emulator {
         return (await this.control("GET", "/_golden-ami/calls")) as { calls: EmulatorCall[]; images: Record<string, EmulatorImageEvent> };
     }
 
+    /**
+     * Every credential the emulator's STS has issued (AssumeRole, also inside a profile's
+     * role_arn or the SDK's credential providers), from moto's model dump: what the secrets scan
+     * looks for besides the environment's.
+     */
+    async issuedCredentials(): Promise<Array<{ accessKeyId: string; secretAccessKey: string; sessionToken: string }>> {
+        const data = (await this.control("GET", "/moto-api/data.json")) as { sts?: { AssumedRole?: Array<Record<string, string>> } };
+        return (data.sts?.AssumedRole ?? []).map((r) => ({ accessKeyId: r.access_key_id, secretAccessKey: r.secret_access_key, sessionToken: r.session_token }));
+    }
+
     async resetCalls(): Promise<void> {
         await this.control("POST", "/_golden-ami/calls/reset", {});
     }

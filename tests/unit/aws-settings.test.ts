@@ -65,6 +65,11 @@ describe("unit: aws:* settings", function () {
         assert.match(refusal({ "aws:assumeRoles": "[{" }).message, /aws:assumeRoles is not valid JSON/);
     });
 
+    it("account IDs that `config set --path` stored as numbers are read as 12-digit IDs", () => {
+        assert.deepEqual(settingsOf({ "aws:allowedAccountIds": "[123456789012, 12345678901]" }).allowedAccountIds, ["123456789012", "012345678901"]);
+        assert.deepEqual(settingsOf({ "aws:forbiddenAccountIds": [111122223333] }).forbiddenAccountIds, ["111122223333"]);
+    });
+
     it("Go durations as the AWS provider takes them", () => {
         assert.equal(durationSeconds("1h"), 3600);
         assert.equal(durationSeconds("15m"), 900);
