@@ -27,6 +27,7 @@ import { regionProblem } from "../providers/core/region";
 import { AfterImage, ImageBlockDevice } from "../providers/core/options";
 import { InstanceImage } from "../providers/resources/instance-image";
 import { baseImage, BaseImageArgs, resolveRegion } from "./base-image";
+import { awsProviderOf } from "../providers/resources/aws-provider";
 
 /** The component's Pulumi type token. */
 export const GOLDEN_IMAGE_TYPE = "golden-ami:index:GoldenImage";
@@ -151,8 +152,9 @@ export interface GoldenImageCopyArgs {
 /** Arguments of a {@link GoldenImage}. */
 export interface GoldenImageArgs {
     /**
-     * Region of the builder and the image. Default: the stack's `aws:region`, else AWS_REGION /
-     * AWS_DEFAULT_REGION. Set it when the component gets a non-default `aws` provider.
+     * Region of the builder and the image. Default: the region of the component's explicit `aws`
+     * provider (`provider` / `providers: { aws }`, or its parent's) when it has one, else the
+     * stack's `aws:region`, else AWS_REGION / AWS_DEFAULT_REGION.
      */
     region?: string;
 
@@ -359,7 +361,8 @@ export class GoldenImage extends pulumi.ComponentResource {
 
     constructor(name: string, args: GoldenImageArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before anything is registered: a wrong shape registers nothing.
-        const buildRegion = tryResolveRegion(args.region);
+        // With an explicit aws provider (its own or its parent's), an unset region is the provider's, not the stack's.
+        const buildRegion = args.region ?? (awsProviderOf(opts) ? undefined : tryResolveRegion(undefined));
         validateGoldenImageArgs(name, args, buildRegion);
         super(GOLDEN_IMAGE_TYPE, name, {}, opts);
 
@@ -368,7 +371,10 @@ export class GoldenImage extends pulumi.ComponentResource {
 
         let instanceId: pulumi.Input<string>;
         if (args.builder) {
-            this.builder = this.makeBuilder(name, args.builder, buildRegion);
+            // The base image is looked up in the region the builder runs in: the explicit provider's when the build region is its.
+            const provider = buildRegion === undefined ? awsProviderOf(opts) : undefined;
+            const lookupRegion = provider ? pulumi.output((provider as unknown as { region: pulumi.Output<string | undefined> }).region) : undefined;
+            this.builder = this.makeBuilder(name, args.builder, buildRegion, lookupRegion);
             instanceId = this.builder.id;
         } else {
             instanceId = args.existingInstanceId!;
@@ -449,8 +455,8 @@ export class GoldenImage extends pulumi.ComponentResource {
         });
     }
 
-    private makeBuilder(name: string, b: GoldenImageBuilderArgs, region: string | undefined): aws.ec2.Instance {
-        const ami = b.baseImageId ?? baseImage({ ...b.baseImage!, region: b.baseImage!.region ?? region }).imageId;
+    private makeBuilder(name: string, b: GoldenImageBuilderArgs, region: string | undefined, lookupRegion?: pulumi.Output<string | undefined>): aws.ec2.Instance {
+        const ami = b.baseImageId ?? baseImage({ ...b.baseImage!, region: b.baseImage!.region ?? region ?? (lookupRegion as pulumi.Output<string> | undefined) }).imageId;
         const root = b.rootVolume;
         return new aws.ec2.Instance(
             `${name}-builder`,

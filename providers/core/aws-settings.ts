@@ -264,7 +264,8 @@ export function settingsOfExplicit(p: ExplicitProviderSettings): AwsSettings {
 }
 
 /** Tags with the default tags under them: the resource's own value wins for a key both set. */
-export function withDefaultTags(defaults: Record<string, string> | undefined, own: Record<string, string> | undefined): Record<string, string> | undefined {
-    if (!defaults) return own;
+export function withDefaultTags<T>(defaults: Record<string, string> | undefined, own: T): T | Record<string, string> {
+    // An own value that is not a map (unknown at preview, or a wrong shape check reports) stays as it is.
+    if (!defaults || (own !== undefined && (typeof own !== "object" || own === null || Array.isArray(own)))) return own;
     return { ...defaults, ...(own ?? {}) };
 }

@@ -104,8 +104,8 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         const own = await this.kind.check(c, news, olds, region);
         // The AWS provider's default tags, under the resource's own (aws:defaultTags, or the explicit provider's).
         const { defaultTags } = currentSettings();
-        const tags = withDefaultTags(defaultTags, n.tags as Record<string, string> | undefined);
-        const snapshotTags = withDefaultTags(defaultTags, n.snapshotTags as Record<string, string> | undefined);
+        const tags = withDefaultTags(defaultTags, n.tags);
+        const snapshotTags = withDefaultTags(defaultTags, n.snapshotTags);
         c.region("region", n.region);
         c.amiName("name", n.name);
         c.maxLength("description", n.description, 255);

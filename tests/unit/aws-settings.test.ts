@@ -94,6 +94,8 @@ describe("unit: aws:* settings", function () {
         assert.deepEqual(withDefaultTags({ team: "platform", env: "prod" }, { env: "dev" }), { team: "platform", env: "dev" });
         assert.deepEqual(withDefaultTags({ team: "platform" }, undefined), { team: "platform" });
         assert.equal(withDefaultTags(undefined, undefined), undefined);
+        const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // an unknown value at preview
+        assert.equal(withDefaultTags({ team: "platform" }, unknown), unknown, "an unknown map stays unknown");
     });
 
     it("an explicit provider's recorded settings: region, profile, roles, tags, account lists only", () => {

@@ -113,8 +113,10 @@ describe("unit: explicit aws providers (Pulumi mocks)", function () {
         await settle(golden.regionImageIds);
         const builder = registered.find((r) => r.type === AWS_INSTANCE)!;
         assert.match(builder.provider ?? "", /pulumi:providers:aws::build::/, "the builder is made by the component's aws provider");
+        assert.equal(builder.inputs.region, undefined, "the builder is in the provider's region (not the stack's aws:region)");
         const image = registered.find((r) => r.type === INSTANCE_TYPE)!;
         assert.deepEqual(image.inputs.awsProvider, BUILD_SETTINGS);
+        assert.equal(image.inputs.region, undefined, "the image's region defaults to the provider's in check");
         const copies: Record<string, Registered> = Object.fromEntries(registered.filter((r) => r.type === COPY_TYPE).map((r) => [r.inputs.region, r]));
         assert.deepEqual(copies["eu-central-1"].inputs.awsProvider, BUILD_SETTINGS);
         assert.deepEqual(copies["ap-southeast-2"].inputs.awsProvider, { region: "ap-southeast-2", assumeRoles: [{ roleArn: "arn:aws:iam::333344445555:role/copier" }] });
