@@ -28,6 +28,7 @@ import { AfterImage, DEFAULT_BUILDER_INSTANCE_TYPE, ImageBlockDevice, SUCCESS_MA
 import { ID_PATTERNS } from "../providers/lifecycle/checks";
 import { InstanceImage } from "../providers/resources/instance-image";
 import { baseImage, BaseImageArgs, resolveRegion } from "./base-image";
+import { awsProviderOf } from "../providers/resources/aws-provider";
 
 /** The component's Pulumi type token. */
 export const GOLDEN_IMAGE_TYPE = "golden-ami:index:GoldenImage";
@@ -124,13 +125,21 @@ export interface GoldenImageCopyArgs {
     copyImageTags?: pulumi.Input<boolean>;
     /** How long each copy may take to become available, in minutes. Default: `imageTimeoutMinutes`. */
     imageTimeoutMinutes?: pulumi.Input<number>;
+    /**
+     * An explicit `aws.Provider` per destination region (`{ "ap-southeast-2": apProvider }`):
+     * that copy is made with the provider's region, profile, roles and default tags (another
+     * account, for example) instead of the component's. Only its non-secret settings are kept
+     * in state; a provider with static keys, endpoints or shared file paths is refused.
+     */
+    providers?: Record<string, pulumi.ProviderResource>;
 }
 
 /** Arguments of a {@link GoldenImage}. */
 export interface GoldenImageArgs {
     /**
-     * Region of the builder and the image. Default: the stack's `aws:region`, else AWS_REGION /
-     * AWS_DEFAULT_REGION. Set it when the component gets a non-default `aws` provider.
+     * Region of the builder and the image. Default: the region of the component's explicit `aws`
+     * provider (`provider` / `providers: { aws }`, or its parent's) when it has one, else the
+     * stack's `aws:region`, else AWS_REGION / AWS_DEFAULT_REGION.
      */
     region?: string;
 
@@ -299,6 +308,10 @@ export function validateGoldenImageArgs(name: string, args: GoldenImageArgs, bui
     for (const region of Object.keys(args.copies?.kmsKeyIds ?? {})) {
         if (!seen.has(region)) fail(`"${name}": copies.kmsKeyIds names ${region}, which is not in copyToRegions.`);
     }
+    for (const [region, provider] of Object.entries(args.copies?.providers ?? {})) {
+        if (!seen.has(region)) fail(`"${name}": copies.providers names ${region}, which is not in copyToRegions.`);
+        if (!pulumi.ProviderResource.isInstance(provider)) fail(`"${name}": copies.providers.${region} must be an aws.Provider resource.`);
+    }
 }
 
 /** Block device overrides in a stable order, for the recipe hash. */
@@ -385,7 +398,8 @@ export class GoldenImage extends pulumi.ComponentResource {
 
     constructor(name: string, args: GoldenImageArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before anything is registered: a wrong shape registers nothing.
-        const buildRegion = tryResolveRegion(args.region);
+        // With an explicit aws provider (its own or its parent's), an unset region is the provider's, not the stack's.
+        const buildRegion = args.region ?? (awsProviderOf(opts) ? undefined : tryResolveRegion(undefined));
         validateGoldenImageArgs(name, args, buildRegion);
         super(GOLDEN_IMAGE_TYPE, name, {}, opts);
 
@@ -395,7 +409,10 @@ export class GoldenImage extends pulumi.ComponentResource {
         let instanceId: pulumi.Input<string>;
         let afterImage = args.afterImage;
         if (args.builder) {
-            this.builder = this.makeBuilder(name, args, readiness, buildRegion);
+            // The base image is looked up in the region the builder runs in: the explicit provider's when the build region is its.
+            const provider = buildRegion === undefined ? awsProviderOf(opts) : undefined;
+            const lookupRegion = provider ? pulumi.output((provider as unknown as { region: pulumi.Output<string | undefined> }).region) : undefined;
+            this.builder = this.makeBuilder(name, args, readiness, buildRegion, lookupRegion);
             instanceId = this.builder.instanceId;
             this.baseImageId = this.builder.baseImageId;
             afterImage ??= args.keepBuilder ? "stopped" : "terminated";
@@ -455,7 +472,8 @@ export class GoldenImage extends pulumi.ComponentResource {
                     imageTimeoutMinutes: args.copies?.imageTimeoutMinutes ?? args.imageTimeoutMinutes,
                     ...distribution,
                 },
-                { parent: this },
+                // A copy's own provider, else the component's (its children inherit it as its aws children do).
+                { parent: this, ...(args.copies?.providers?.[region] ? { provider: args.copies.providers[region] } : {}) },
             );
         }
 
@@ -480,9 +498,15 @@ export class GoldenImage extends pulumi.ComponentResource {
         });
     }
 
-    private makeBuilder(name: string, args: GoldenImageArgs, readiness: Readiness, region: string | undefined): Builder {
+    private makeBuilder(
+        name: string,
+        args: GoldenImageArgs,
+        readiness: Readiness,
+        region: string | undefined,
+        lookupRegion?: pulumi.Output<string | undefined>,
+    ): Builder {
         const b = args.builder!;
-        const baseImageId = b.baseImageId ?? baseImage({ ...b.baseImage!, region: b.baseImage!.region ?? region }).imageId;
+        const baseImageId = b.baseImageId ?? baseImage({ ...b.baseImage!, region: b.baseImage!.region ?? region ?? (lookupRegion as pulumi.Output<string> | undefined) }).imageId;
         return new Builder(
             `${name}-builder`,
             {

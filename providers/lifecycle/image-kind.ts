@@ -7,6 +7,7 @@ import type { Image } from "@aws-sdk/client-ec2";
 import { ProgressFn, Release, SlotPool, WaitContext } from "../core/context";
 import { DistributionArgs } from "../core/distribution";
 import { defaultRegion } from "../core/region";
+import { currentSettings } from "../ec2/client";
 import { TagMap } from "../core/tags";
 import { ImageFacts } from "../ec2/images";
 import { Checker } from "./checks";
@@ -90,7 +91,7 @@ export interface ImageKind<I extends ImageInputs, S extends ImageState> {
 export function defaulted(c: Checker, property: string, value: unknown): unknown {
     if (value !== undefined) return value;
     try {
-        return defaultRegion();
+        return defaultRegion(currentSettings().region);
     } catch (err) {
         c.fail(property, (err as Error).message);
         return undefined;

@@ -26,11 +26,13 @@ import {
     reconcileDistribution,
     withoutDistribution,
 } from "../core/distribution";
+import { withDefaultTags } from "../core/aws-settings";
 import { awsErrorCode, explainAwsError, GoldenAmiError } from "../core/errors";
 import { deterministicImageName, MANAGED_BY_VALUE, MARKER_TAGS, resourceNameFromUrn } from "../core/naming";
 import { DEFAULT_IMAGE_TIMEOUT_MINUTES, MAX_USER_TAGS } from "../core/options";
 import { defaultRegion } from "../core/region";
 import { fromTagList, nonEmpty, TagMap, withoutMarkerTags } from "../core/tags";
+import { currentSettings } from "../ec2/client";
 import { applyDistribution, readDistribution } from "../ec2/distribution";
 import { DEREGISTERED, deleteImageAndSnapshots, readDeregisteredImage } from "../ec2/image-delete";
 import { ImageObservation } from "../ec2/image-judge";
@@ -38,10 +40,12 @@ import { waitForImage } from "../ec2/image-wait";
 import { describeImage, describeSnapshots, findOwnImagesByName, imageFacts, imageSnapshotIds } from "../ec2/images";
 import { updateImageLabels } from "../ec2/labels";
 import { minutes, WaitFailedError } from "../ec2/waiter";
+import { actingProvider } from "./acting";
 import { checkDistribution } from "./check-distribution";
 import { Checker, containsUnknown } from "./checks";
 import { defaulted, ImageInputs, ImageKind, ImageState, StepContext } from "./image-kind";
 import { hostKeys, ImageRejectedError, PartialCreateError } from "./partial";
+
 
 /** State holds no undefined (nothing to diff against an absent input). */
 function clean<T>(value: T): T {
@@ -57,14 +61,14 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
     constructor(private readonly kind: ImageKind<I, S>, private readonly ctx: RunContext) {}
 
     provider(): pulumi.dynamic.ResourceProvider {
-        return {
+        return actingProvider(this.kind.noun, {
             check: (olds, news) => this.check(olds, news),
             diff: async (_id, olds, news) => this.diff(olds, news),
             create: (inputs) => this.create(inputs),
             read: (id, props) => this.read(id, props),
             update: (id, olds, news) => this.update(id, olds, news),
             delete: (id, props) => this.delete(id, props),
-        };
+        });
     }
 
     private step(inputs: { resourceUrn?: string }): StepContext {
@@ -76,17 +80,23 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         const n = news as Partial<ImageInputs> & Record<string, unknown>;
         const region = defaulted(c, "region", n.region);
         const own = await this.kind.check(c, news, olds, region);
+        // The AWS provider's default tags, under the resource's own (aws:defaultTags, or the explicit provider's).
+        const { defaultTags } = currentSettings();
+        const tags = withDefaultTags(defaultTags, n.tags);
+        const snapshotTags = withDefaultTags(defaultTags, n.snapshotTags);
         c.region("region", n.region);
         c.amiName("name", n.name);
         c.maxLength("description", n.description, 255);
-        c.tags("tags", n.tags, MAX_USER_TAGS);
-        c.tags("snapshotTags", n.snapshotTags, MAX_USER_TAGS);
+        c.tags("tags", tags, MAX_USER_TAGS);
+        c.tags("snapshotTags", snapshotTags, MAX_USER_TAGS);
         c.positiveNumber("imageTimeoutMinutes", n.imageTimeoutMinutes, "minutes");
         c.id("adoptImageId", n.adoptImageId, "image");
         c.failures.push(...checkDistribution(n, this.ctx.clock.now(), olds));
 
         const inputs: Record<string, unknown> = {
             ...news,
+            ...(tags ? { tags } : {}),
+            ...(snapshotTags ? { snapshotTags } : {}),
             region,
             imageTimeoutMinutes: n.imageTimeoutMinutes ?? DEFAULT_IMAGE_TIMEOUT_MINUTES,
             ...own,
@@ -117,7 +127,8 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         const replaces = this.kind.replaceKeys.filter(changed);
         if (olds.state === DEREGISTERED) replaces.push("state");
         if (news.adoptImageId !== undefined && news.adoptImageId !== olds.imageId) replaces.push("adoptImageId");
-        const updates = [...this.kind.updateKeys.filter(changed), ...distributionDiff(olds, news)];
+        // Other explicit-provider settings act elsewhere from now on; state must record them (for delete).
+        const updates = [...this.kind.updateKeys.filter(changed), ...["awsProvider"].filter(changed), ...distributionDiff(olds, news)];
         return { changes: replaces.length > 0 || updates.length > 0, replaces, deleteBeforeReplace: false };
     }
 
@@ -370,7 +381,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
     private inputsFromState(props: S, image: Image): I {
         const state = (this.kind.asInputs?.(props) ?? props) as Record<string, unknown>;
         const inputs: Record<string, unknown> = { ...pickDistribution(props) };
-        for (const key of [...this.kind.replaceKeys, ...this.kind.updateKeys, "region", "adoptImageId", "resourceUrn"]) {
+        for (const key of [...this.kind.replaceKeys, ...this.kind.updateKeys, "region", "adoptImageId", "resourceUrn", "awsProvider"]) {
             if (state[key] !== undefined) inputs[key] = state[key];
         }
         inputs.name = image.Name ?? props.name;

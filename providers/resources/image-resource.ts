@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { regionWarning } from "../core/region";
 import type { ImageBlockDeviceOutput } from "../ec2/images";
+import { awsProviderOf, explicitSettings, withoutAwsProvider } from "./aws-provider";
 import { DistributionInputs, distributionOutputSlots } from "./distribution-inputs";
 import { ownUrn, providerShim, ProviderKind } from "./shim";
 
@@ -99,6 +100,8 @@ export abstract class ImageResource extends pulumi.dynamic.Resource {
      */
     protected constructor(kind: ProviderKind, name: string, args: ImageResourceArgs, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
         ImageResource.warnAbout(name, args, opts);
+        // An explicit aws provider (the resource's, or its parent's): golden-ami acts with its settings.
+        const aws = awsProviderOf(opts);
         super(
             shimFor(kind),
             name,
@@ -117,9 +120,10 @@ export abstract class ImageResource extends pulumi.dynamic.Resource {
                 snapshotTags: args.snapshotTags,
                 ...distributionOutputSlots(args),
                 ...props,
+                ...(aws ? { awsProvider: explicitSettings(name, aws) } : {}),
                 resourceUrn: ownUrn(name, `pulumi-nodejs:dynamic/golden-ami:${kind}`, opts?.parent),
             },
-            opts,
+            withoutAwsProvider(opts),
             "golden-ami",
             kind,
         );

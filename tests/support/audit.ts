@@ -57,7 +57,7 @@ export async function inventory(
     if (kinds.includes("launchPermissions")) result.launchPermissions = {};
     if (kinds.includes("volumePermissions")) result.volumePermissions = {};
     await each(regions, async (region) => {
-        const client = emulator.ec2(region);
+        const client = emulator.ec2(region, accountId === ACCOUNT_ID ? undefined : accountId);
         const images = await client.send(new DescribeImagesCommand({ Owners: ["self"] }));
         const live = (images.Images ?? []).filter((i) => i.State !== "deregistered");
         result.images[region] = (images.Images ?? []).map((i) => i.ImageId!).sort();
@@ -114,8 +114,8 @@ export async function inventory(
 }
 
 /** Images and snapshots present now that were not in `before`. */
-export async function leakedSince(emulator: Emulator, before: AccountInventory, regions: string[]): Promise<AccountInventory> {
-    const now = await inventory(emulator, regions);
+export async function leakedSince(emulator: Emulator, before: AccountInventory, regions: string[], accountId = ACCOUNT_ID): Promise<AccountInventory> {
+    const now = await inventory(emulator, regions, accountId);
     const diff: AccountInventory = { images: {}, snapshots: {} };
     for (const region of regions) {
         diff.images[region] = now.images[region].filter((id) => !(before.images[region] ?? []).includes(id));
