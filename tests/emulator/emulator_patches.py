@@ -42,6 +42,7 @@ from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.ec2.responses.instances import InstanceResponse
 from moto.ec2.utils import random_ami_id, random_snapshot_id
 
+import ext_references
 from emulator_state import STATE
 
 
@@ -955,3 +956,5 @@ def apply() -> None:
     AmisResponse.disable_image_deprecation = _response_disable_image_deprecation  # type: ignore[attr-defined]
     AmisResponse.enable_image_deregistration_protection = _response_enable_image_deregistration_protection  # type: ignore[attr-defined]
     AmisResponse.disable_image_deregistration_protection = _response_disable_image_deregistration_protection  # type: ignore[attr-defined]
+
+    ext_references.apply()
