@@ -10,7 +10,7 @@ import { setConfiguredRegion } from "./core/region";
 import { imageCopyKind } from "./lifecycle/image-copy";
 import { imageProvider } from "./lifecycle/image-lifecycle";
 import { instanceImageKind } from "./lifecycle/instance-image";
-import { engineProgress } from "./lifecycle/progress";
+import { engineProgress, engineWarning } from "./lifecycle/progress";
 import type { ProviderKind } from "./resources/shim";
 
 /** Receives the stack configuration once per provider process: the default region comes from aws:region. */
@@ -26,6 +26,6 @@ export function createProviders(ctx: RunContext): Record<ProviderKind, pulumi.dy
     };
 }
 
-export const PRODUCTION_CONTEXT: RunContext = { clock: realClock, timeScale: 1, progress: engineProgress };
+export const PRODUCTION_CONTEXT: RunContext = { clock: realClock, timeScale: 1, progress: engineProgress, warn: engineWarning };
 
 export const providers = createProviders(PRODUCTION_CONTEXT);

@@ -29,4 +29,6 @@ export type ProgressFn = (message: string) => void;
 /** The context of the provider process: waits, plus a progress reporter per resource URN. */
 export interface RunContext extends WaitContext {
     progress(urn: string | undefined): ProgressFn;
+    /** Warnings that outlive the run (kept in the diagnostics); progress when absent. */
+    warn?(urn: string | undefined): ProgressFn;
 }
