@@ -43,6 +43,11 @@
  * [..], public (explicit opt-in), shareSnapshots, deprecateAt ("2030-01-31T00:00:00Z"),
  * deregistrationProtection }.
  *
+ * Build and regional mode — generations: a rebuild retires the previous image (deprecated, left
+ * registered) instead of deleting it. `retention` (object): { keep (default 2), minAge ("7d"),
+ * launchedWithin (default "14d") }: which retired generations stay; referenced ones always do.
+ * `onDestroy`: `delete` (default: destroy removes every generation) or `retain` (keeps the current one).
+ *
  * Regional and consumer mode:
  * - `sourceStack` (required): the golden-image stack to read, e.g. `acme/golden-ami/build-us-east-1`
  *   (Pulumi Cloud) or `organization/golden-ami/build-us-east-1` (file backend; both stacks
@@ -76,6 +81,7 @@ import { goldenImageFromStack } from "./components/consumer";
 import { checkedProgramConfig, Mode } from "./components/program-config";
 import { resolveRegion } from "./components/base-image";
 import { AfterImage, ImageBlockDevice } from "./providers/core/options";
+import type { OnDestroy, RetentionArgs } from "./providers/core/lineage";
 import { ImageCopy } from "./providers/resources/image-copy";
 
 const config = new pulumi.Config("golden-ami");
@@ -113,6 +119,8 @@ function build(): Record<string, pulumi.Output<unknown>> {
         copyToRegions: config.getObject<string[]>("copyToRegions"),
         copies: config.getObject<GoldenImageCopyArgs>("copies"),
         distribution: config.getObject<GoldenImageDistribution>("distribution"),
+        retention: config.getObject<RetentionArgs>("retention"),
+        onDestroy: config.get("onDestroy") as OnDestroy | undefined,
     });
     return {
         imageId: golden.imageId,
@@ -120,6 +128,8 @@ function build(): Record<string, pulumi.Output<unknown>> {
         region: golden.region,
         regionImageIds: golden.regionImageIds,
         snapshotIds: golden.snapshotIds,
+        generation: golden.generation,
+        retention: golden.retentionReports,
     };
 }
 
@@ -151,6 +161,8 @@ function regional(): Record<string, pulumi.Output<unknown>> {
         snapshotTags: config.getObject<Record<string, string>>("snapshotTags"),
         imageTimeoutMinutes: copies.imageTimeoutMinutes ?? config.getNumber("imageTimeoutMinutes"),
         ...(config.getObject<GoldenImageDistribution>("distribution") ?? {}),
+        retention: config.getObject<RetentionArgs>("retention"),
+        onDestroy: config.get("onDestroy") as OnDestroy | undefined,
     });
     return {
         imageId: copy.imageId,
@@ -158,6 +170,8 @@ function regional(): Record<string, pulumi.Output<unknown>> {
         region: pulumi.output(region),
         regionImageIds: copy.imageId.apply((id: string) => ({ [region]: id })),
         snapshotIds: copy.snapshotIds,
+        generation: copy.generation,
+        retention: copy.retentionReport.apply((r) => ({ [region]: r })),
     };
 }
 

@@ -25,6 +25,7 @@ import { GoldenAmiError } from "../providers/core/errors";
 import { deterministicImageName } from "../providers/core/naming";
 import { regionProblem } from "../providers/core/region";
 import { AfterImage, ImageBlockDevice } from "../providers/core/options";
+import type { OnDestroy, RetentionArgs, RetentionReport } from "../providers/core/lineage";
 import { InstanceImage } from "../providers/resources/instance-image";
 import { baseImage, BaseImageArgs, resolveRegion } from "./base-image";
 
@@ -199,6 +200,14 @@ export interface GoldenImageArgs {
 
     /** Who may use the image and its copies, deprecation and deregistration protection. */
     distribution?: GoldenImageDistribution;
+
+    /**
+     * Which retired generations of the image and of each copy stay after a rebuild (see
+     * InstanceImage's `retention`): `keep` (2), `minAge`, `launchedWithin` ("14d").
+     */
+    retention?: pulumi.Input<RetentionArgs>;
+    /** `"delete"` (default): destroy removes every generation in every region; `"retain"` keeps the current one. */
+    onDestroy?: pulumi.Input<OnDestroy>;
 }
 
 /** Region → AMI ID of every image a {@link GoldenImage} manages, the build region included. */
@@ -339,6 +348,10 @@ export class GoldenImage extends pulumi.ComponentResource {
     public readonly regionImageIds: pulumi.Output<RegionImageIds>;
     /** The instance the image was taken from (the builder's ID, or `existingInstanceId`). */
     public readonly builderInstanceId: pulumi.Output<string>;
+    /** The generation of the image (1 for the first build, one more with each rebuild). */
+    public readonly generation: pulumi.Output<number | undefined>;
+    /** Region → what the last retention run kept (with the reason) and removed, the build region included. */
+    public readonly retentionReports: pulumi.Output<Record<string, RetentionReport | undefined>>;
     /** The builder instance; undefined with `existingInstanceId`. */
     public readonly builder?: aws.ec2.Instance;
     /** The image in the build region. */
@@ -390,6 +403,8 @@ export class GoldenImage extends pulumi.ComponentResource {
                 imageTimeoutMinutes: args.imageTimeoutMinutes,
                 waitForBuilder: WAIT_FOR_BUILDER[readiness],
                 provisioningTimeoutMinutes: args.provisioningTimeoutMinutes,
+                retention: args.retention,
+                onDestroy: args.onDestroy,
                 ...distribution,
             },
             { parent: this },
@@ -411,6 +426,8 @@ export class GoldenImage extends pulumi.ComponentResource {
                     tags: args.tags,
                     snapshotTags: args.snapshotTags,
                     imageTimeoutMinutes: args.copies?.imageTimeoutMinutes ?? args.imageTimeoutMinutes,
+                    retention: args.retention,
+                    onDestroy: args.onDestroy,
                     ...distribution,
                 },
                 { parent: this },
@@ -422,6 +439,11 @@ export class GoldenImage extends pulumi.ComponentResource {
         this.region = this.image.region;
         this.snapshotIds = this.image.snapshotIds;
         this.builderInstanceId = pulumi.output(instanceId);
+        this.generation = this.image.generation;
+        const copyReports = Object.entries(this.copies).map(([region, copy]) => copy.retentionReport.apply((r) => [region, r] as const));
+        this.retentionReports = pulumi
+            .all([this.image.region, this.image.retentionReport, pulumi.all(copyReports)])
+            .apply(([region, report, copies]) => ({ [region]: report, ...Object.fromEntries(copies) }));
         const copyIds = Object.entries(this.copies).map(([region, copy]) => copy.imageId.apply((id: string) => [region, id] as const));
         this.regionImageIds = pulumi
             .all([this.image.region, this.image.imageId, pulumi.all(copyIds)])
@@ -434,6 +456,8 @@ export class GoldenImage extends pulumi.ComponentResource {
             snapshotIds: this.snapshotIds,
             regionImageIds: this.regionImageIds,
             builderInstanceId: this.builderInstanceId,
+            generation: this.generation,
+            retentionReports: this.retentionReports,
         });
     }
 

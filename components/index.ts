@@ -28,3 +28,4 @@ export type { ImageCopyArgs } from "../providers/resources/image-copy";
 export type { DistributionArgs } from "../providers/core/distribution";
 export type { DistributionInputs } from "../providers/resources/distribution-inputs";
 export { GoldenAmiError } from "../providers/core/errors";
+export type { OnDestroy, RetentionArgs, RetentionReport } from "../providers/core/lineage";

@@ -35,6 +35,8 @@ export const PROGRAM_CONFIG: Readonly<Record<string, { type: ValueType; modes: r
     imageTimeoutMinutes: { type: "number", modes: IMAGES },
     copies: { type: "object", modes: IMAGES },
     distribution: { type: "object", modes: IMAGES },
+    retention: { type: "object", modes: IMAGES },
+    onDestroy: { type: "string", modes: IMAGES },
     sourceStack: { type: "string", modes: ["regional", "consumer"] },
     launch: { type: "boolean", modes: CONSUMER },
     instanceType: { type: "string", modes: CONSUMER },
