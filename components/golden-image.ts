@@ -13,9 +13,11 @@
  *
  * Rebuilds: a change of the recipe (base image, user data, instance settings, or for a
  * captured server its instance ID and block device overrides) makes a new builder, a new
- * image under a new name, and new copies. Pulumi creates the replacements first and deletes
- * the old ones after (create-before-delete; nothing here asks for delete-before-replace), so
- * consumers always have a usable image. An unchanged recipe makes `pulumi up` a no-op.
+ * image under a new name, and new copies: the next generation of each lineage. Pulumi creates
+ * the replacements first (nothing here asks for delete-before-replace); the old image and
+ * copies are then retired (deprecated, left registered) rather than deleted, and `retention`
+ * decides when they go (providers/lifecycle/retention.ts), so a consumer that still names an
+ * old AMI keeps launching. An unchanged recipe makes `pulumi up` a no-op.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
