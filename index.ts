@@ -47,6 +47,8 @@
  * registered) instead of deleting it. `retention` (object): { keep (default 2), minAge ("7d"),
  * launchedWithin (default "14d") }: which retired generations stay; referenced ones always do.
  * `onDestroy`: `delete` (default: destroy removes every generation) or `retain` (keeps the current one).
+ * `publish` (build mode, object): {} or { parameterName }: the AMI ID of each region in an SSM
+ * parameter of that region (`/golden-ami/<namePrefix>/latest` by default, data type aws:ec2:image).
  *
  * Regional and consumer mode:
  * - `sourceStack` (required): the golden-image stack to read, e.g. `acme/golden-ami/build-us-east-1`
@@ -121,6 +123,7 @@ function build(): Record<string, pulumi.Output<unknown>> {
         distribution: config.getObject<GoldenImageDistribution>("distribution"),
         retention: config.getObject<RetentionArgs>("retention"),
         onDestroy: config.get("onDestroy") as OnDestroy | undefined,
+        publish: config.getObject<{ parameterName?: string }>("publish"),
     });
     return {
         imageId: golden.imageId,

@@ -210,6 +210,13 @@ export interface GoldenImageArgs {
     retention?: pulumi.Input<RetentionArgs>;
     /** `"delete"` (default): destroy removes every generation in every region; `"retain"` keeps the current one. */
     onDestroy?: pulumi.Input<OnDestroy>;
+
+    /**
+     * Publish the AMI ID of each region in an SSM parameter of that region (data type
+     * `aws:ec2:image`): `true` for `/golden-ami/<name>/latest`, or `{ parameterName }`. Each
+     * region's parameter is set once its image is available and distributed; destroy deletes them.
+     */
+    publish?: boolean | { parameterName?: string };
 }
 
 /** Region → AMI ID of every image a {@link GoldenImage} manages, the build region included. */
@@ -275,6 +282,12 @@ export function validateGoldenImageArgs(name: string, args: GoldenImageArgs, bui
     for (const region of Object.keys(args.copies?.kmsKeyIds ?? {})) {
         if (!seen.has(region)) fail(`"${name}": copies.kmsKeyIds names ${region}, which is not in copyToRegions.`);
     }
+}
+
+/** The SSM parameter a GoldenImage publishes in (every region), or undefined. */
+export function publishedParameterName(name: string, publish: GoldenImageArgs["publish"]): string | undefined {
+    if (!publish) return undefined;
+    return (publish === true ? undefined : publish.parameterName) ?? `/golden-ami/${name.replace(/[^A-Za-z0-9_.-]/g, "-")}/latest`;
 }
 
 /** Block device overrides in a stable order, for the recipe hash. */
@@ -352,6 +365,8 @@ export class GoldenImage extends pulumi.ComponentResource {
     public readonly builderInstanceId: pulumi.Output<string>;
     /** The generation of the image (1 for the first build, one more with each rebuild). */
     public readonly generation: pulumi.Output<number | undefined>;
+    /** The SSM parameter the AMI ID is published in (in every region), when `publish` is set. */
+    public readonly ssmParameterName: pulumi.Output<string | undefined>;
     /** Region → what the last retention run kept (with the reason) and removed, the build region included. */
     public readonly retentionReports: pulumi.Output<Record<string, RetentionReport | undefined>>;
     /** The builder instance; undefined with `existingInstanceId`. */
@@ -368,6 +383,7 @@ export class GoldenImage extends pulumi.ComponentResource {
         super(GOLDEN_IMAGE_TYPE, name, {}, opts);
 
         const readiness = effectiveReadiness(args);
+        const ssmParameterName = publishedParameterName(name, args.publish);
         const distribution: GoldenImageDistribution = args.distribution ?? {};
 
         let instanceId: pulumi.Input<string>;
@@ -407,6 +423,7 @@ export class GoldenImage extends pulumi.ComponentResource {
                 provisioningTimeoutMinutes: args.provisioningTimeoutMinutes,
                 retention: args.retention,
                 onDestroy: args.onDestroy,
+                ssmParameterName,
                 ...distribution,
             },
             { parent: this },
@@ -430,6 +447,7 @@ export class GoldenImage extends pulumi.ComponentResource {
                     imageTimeoutMinutes: args.copies?.imageTimeoutMinutes ?? args.imageTimeoutMinutes,
                     retention: args.retention,
                     onDestroy: args.onDestroy,
+                    ssmParameterName,
                     ...distribution,
                 },
                 { parent: this },
@@ -442,6 +460,7 @@ export class GoldenImage extends pulumi.ComponentResource {
         this.snapshotIds = this.image.snapshotIds;
         this.builderInstanceId = pulumi.output(instanceId);
         this.generation = this.image.generation;
+        this.ssmParameterName = pulumi.output(ssmParameterName);
         const copyReports = Object.entries(this.copies).map(([region, copy]) => copy.retentionReport.apply((r) => [region, r] as const));
         this.retentionReports = pulumi
             .all([this.image.region, this.image.retentionReport, pulumi.all(copyReports)])
@@ -460,6 +479,7 @@ export class GoldenImage extends pulumi.ComponentResource {
             builderInstanceId: this.builderInstanceId,
             generation: this.generation,
             retentionReports: this.retentionReports,
+            ssmParameterName: this.ssmParameterName,
         });
     }
 

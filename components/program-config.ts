@@ -37,6 +37,7 @@ export const PROGRAM_CONFIG: Readonly<Record<string, { type: ValueType; modes: r
     distribution: { type: "object", modes: IMAGES },
     retention: { type: "object", modes: IMAGES },
     onDestroy: { type: "string", modes: IMAGES },
+    publish: { type: "object", modes: BUILD },
     sourceStack: { type: "string", modes: ["regional", "consumer"] },
     launch: { type: "boolean", modes: CONSUMER },
     instanceType: { type: "string", modes: CONSUMER },

@@ -31,6 +31,8 @@ export interface ImageInputs extends DistributionArgs {
     retention?: RetentionArgs;
     /** Destroy deletes the current generation with the lineage ("delete", default) or keeps it ("retain"). */
     onDestroy?: OnDestroy;
+    /** An SSM parameter (data type aws:ec2:image) of the region set to the AMI ID once it is ready and distributed. */
+    ssmParameterName?: string;
 }
 
 /** What every image kind keeps in state: its inputs and what EC2 reports about the image. */

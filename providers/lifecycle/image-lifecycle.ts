@@ -38,6 +38,7 @@ import { ImageObservation } from "../ec2/image-judge";
 import { waitForImage } from "../ec2/image-wait";
 import { describeImage, describeSnapshots, findOwnImagesByName, imageFacts, imageSnapshotIds } from "../ec2/images";
 import { updateImageLabels } from "../ec2/labels";
+import { publishImageId, unpublish } from "../ec2/publish";
 import { minutes, WaitFailedError } from "../ec2/waiter";
 import { checkDistribution } from "./check-distribution";
 import { Checker, containsUnknown } from "./checks";
@@ -46,7 +47,7 @@ import { hostKeys, PartialCreateError } from "./partial";
 import { lineageOf, newerLiveGeneration, nextGenerationTags, removeLineage, retentionDue, retireAndRetain, retireOne, tagBuildTime } from "./retention";
 
 /** Inputs every kind updates in place (besides its own updateKeys): they only steer retention and destroy. */
-const LIFECYCLE_UPDATE_KEYS = ["retention", "onDestroy"];
+const LIFECYCLE_UPDATE_KEYS = ["retention", "onDestroy", "ssmParameterName"];
 
 /** State holds no undefined (nothing to diff against an absent input). */
 function clean<T>(value: T): T {
@@ -90,6 +91,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         c.id("adoptImageId", n.adoptImageId, "image");
         checkRetention(c, n.retention);
         c.oneOf("onDestroy", n.onDestroy, ON_DESTROY_VALUES);
+        checkParameterName(c, "ssmParameterName", n.ssmParameterName);
         c.failures.push(...checkDistribution(n, this.ctx.clock.now(), olds));
 
         const inputs: Record<string, unknown> = {
@@ -126,9 +128,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         if (news.adoptImageId !== undefined && news.adoptImageId !== olds.imageId) replaces.push("adoptImageId");
         const updates = [...this.kind.updateKeys.filter(changed), ...LIFECYCLE_UPDATE_KEYS.filter(changed), ...distributionDiff(olds, news)];
         // Nothing else changed, but a generation the last run kept may be free to go now (its reference moved on, its age passed).
-        if (replaces.length === 0 && updates.length === 0 && (await retentionDue({ ...news, region: news.region }, olds.retentionReport, olds.generation, this.ctx.clock))) {
-            updates.push("retentionReport");
-        }
+        if (replaces.length === 0 && updates.length === 0 && (await this.retentionDue(olds, news))) updates.push("retentionReport");
         return { changes: replaces.length > 0 || updates.length > 0, replaces, deleteBeforeReplace: false };
     }
 
@@ -168,6 +168,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         try {
             extra = await this.kind.finish(inputs, ready.image!, step);
             let outs = await this.completeCreate(inputs, imageId, ready, made.adopted, extra, step);
+            await this.publish(inputs, imageId, undefined, step);
             outs = await this.retain(inputs, outs, step);
             this.reportDone(outs, step);
             return { id: imageId, outs: { ...outs, complete: true } };
@@ -222,6 +223,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             await applyDistribution(region, id, snapshotIds, from, pickDistribution(news));
             const fresh = (await describeImage(region, id)) ?? ready.image!;
             let outs = this.outputs(news, fresh, await describeSnapshots(region, snapshotIds), pickDistribution(news), { ...olds, ...extra });
+            await this.publish(news, id, olds.ssmParameterName, step);
             outs = await this.retain(news, outs, step);
             this.reportDone(outs, step);
             return { outs: { ...outs, complete: true } };
@@ -250,6 +252,10 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             }
         }
         const retain = props.onDestroy === "retain";
+        if (props.ssmParameterName && !retain) {
+            progress(`deleting SSM parameter ${props.ssmParameterName}`);
+            await unpublish(region, props.ssmParameterName, [id]);
+        }
         if (retain) {
             progress(`keeping ${this.kind.noun} ${id} (onDestroy: "retain")`);
         } else {
@@ -265,6 +271,30 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
                     `What to do: disable it (aws ec2 disable-image-deregistration-protection --region ${region} --image-id <id>), then deregister the image with its snapshots (aws ec2 deregister-image --delete-associated-snapshots).`,
             );
         }
+    }
+
+    /**
+     * Whether retention has work that the last run kept back. Read-only; never fails the diff
+     * (a throttled or unknown answer waits for the next run, which asks again).
+     */
+    private async retentionDue(olds: S, news: I): Promise<boolean> {
+        if (containsUnknown(news.region) || containsUnknown(news.retention)) return false;
+        try {
+            return await retentionDue(news, olds.retentionReport, olds.generation, this.ctx.clock);
+        } catch {
+            return false;
+        }
+    }
+
+    /**
+     * Sets the SSM parameter to this AMI, only now that it is available and distributed (a
+     * half-built generation is never published); a renamed parameter's old one is removed.
+     */
+    private async publish(inputs: I, imageId: string, oldName: string | undefined, step: StepContext): Promise<void> {
+        if (oldName && oldName !== inputs.ssmParameterName) await unpublish(inputs.region, oldName, [imageId]);
+        if (!inputs.ssmParameterName) return;
+        step.progress(`publishing ${imageId} in SSM parameter ${inputs.ssmParameterName}`);
+        await publishImageId(inputs.region, inputs.ssmParameterName, imageId, step);
     }
 
     /** Retires the older generations of the lineage and applies retention; the report goes into the outputs. */
@@ -446,4 +476,17 @@ function checkRetention(c: Checker, value: unknown): void {
     for (const key of Object.keys(r)) {
         if (!["keep", "minAge", "launchedWithin"].includes(key)) c.fail(`retention.${key}`, `retention.${key} is not a retention setting; use keep, minAge or launchedWithin`);
     }
+}
+
+/** SSM parameter names: letters, digits and _ . - /; a path starts with /; no aws/ssm prefix; at most 1011 characters and 15 levels. */
+function checkParameterName(c: Checker, property: string, value: unknown): void {
+    if (!c.string(property, value)) return;
+    const problems: string[] = [];
+    if (!/^[A-Za-z0-9_.\-/]+$/.test(value)) problems.push("use only letters, digits and _ . - /");
+    if (value.includes("/") && !value.startsWith("/")) problems.push("a name with a path must start with /");
+    if (/^\/?(aws|ssm)/i.test(value)) problems.push("names may not start with aws or ssm (reserved)");
+    if (value.length > 1011) problems.push(`it is ${value.length} characters long; the limit is 1011`);
+    if (value.split("/").filter(Boolean).length > 15) problems.push("at most 15 levels of hierarchy");
+    if (value.includes("//")) problems.push("empty path levels (//) are not allowed");
+    if (problems.length) c.fail(property, `${property}: "${value}" is not a valid SSM parameter name: ${problems.join("; ")} (e.g. "/golden-ami/web/latest")`);
 }

@@ -70,6 +70,13 @@ export interface ImageResourceArgs extends DistributionInputs {
      * protection are always left, with a warning that says what to do.
      */
     onDestroy?: pulumi.Input<OnDestroy>;
+    /**
+     * Publish the AMI ID in this SSM parameter of the image's region (data type `aws:ec2:image`,
+     * e.g. `/golden-ami/web/latest`), set only once the image is available and distributed;
+     * each rebuild is a new version (the previous ID stays in the parameter's history). Launch
+     * templates read it with `resolve:ssm:<name>`. Destroy deletes it (if it still names this image).
+     */
+    ssmParameterName?: pulumi.Input<string>;
 }
 
 export abstract class ImageResource extends pulumi.dynamic.Resource {
@@ -141,6 +148,7 @@ export abstract class ImageResource extends pulumi.dynamic.Resource {
                 retentionReport: undefined,
                 retention: args.retention,
                 onDestroy: args.onDestroy,
+                ssmParameterName: args.ssmParameterName,
                 name: args.name,
                 region: args.region,
                 tags: args.tags,

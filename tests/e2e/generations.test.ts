@@ -4,9 +4,11 @@
 // every retained generation still launches. A launch template made through the EC2 API keeps
 // generation 1 with retention.keep 1 (the output says which template), and once the consumer
 // replaces it, the next `pulumi up` (nothing changed in the program) removes generation 1 with its
-// snapshots. Destroy leaves no image and no snapshot in either region.
+// snapshots. Each region's AMI is published in /golden-ami/golden/latest (aws:ec2:image), with every
+// generation in its history. Destroy leaves no image, snapshot or parameter in either region.
 import * as assert from "node:assert/strict";
 import * as ec2 from "@aws-sdk/client-ec2";
+import { GetParameterCommand, GetParameterHistoryCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { inventory, leakCount, leakedSince, AccountInventory } from "../support/audit";
 import { Emulator } from "../support/emulator";
 import { newBackendDir, PulumiStack } from "../support/pulumi";
@@ -14,6 +16,8 @@ import { newBackendDir, PulumiStack } from "../support/pulumi";
 const BUILD = "us-east-1";
 const COPY = "eu-west-1";
 const REGIONS = [BUILD, COPY];
+/** What `golden-ami:publish: {}` publishes in: the GoldenImage of index.ts is named "golden". */
+const PARAMETER = "/golden-ami/golden/latest";
 
 interface Report {
     kept: Array<{ imageId: string; generation: number; reason: string }>;
@@ -32,6 +36,7 @@ describe("e2e: generations, retirement and retention (GoldenImage)", function ()
     let stack: PulumiStack;
     const generations: Outputs[] = [];
     let templateId: string;
+    const ssm = (region: string) => new SSMClient({ region, endpoint: emulator.endpoint, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
 
     before(async () => {
         emulator = await Emulator.start({ timing: { imagePending: 0.5, copyPending: 0.5 } });
@@ -45,6 +50,7 @@ describe("e2e: generations, retirement and retention (GoldenImage)", function ()
                 "golden-ami:mode": "build",
                 "golden-ami:copyToRegions": JSON.stringify([COPY]),
                 "golden-ami:retention": JSON.stringify({ keep: 1, launchedWithin: "0s" }),
+                "golden-ami:publish": JSON.stringify({}),
             },
         });
     });
@@ -59,7 +65,13 @@ describe("e2e: generations, retirement and retention (GoldenImage)", function ()
         assert.equal(up.code, 0, up.stdout + up.stderr);
         const out = (await stack.outputs()) as unknown as Outputs;
         generations.push(out);
+        for (const region of REGIONS) assert.equal(await published(region), out.regionImageIds[region], `${PARAMETER} in ${region} names generation ${out.generation}`);
         return out;
+    }
+
+    async function published(region: string): Promise<string | undefined> {
+        const out = await ssm(region).send(new GetParameterCommand({ Name: PARAMETER })).catch(() => undefined);
+        return out?.Parameter?.Value;
     }
 
     async function image(region: string, imageId: string): Promise<ec2.Image | undefined> {
@@ -85,6 +97,8 @@ describe("e2e: generations, retirement and retention (GoldenImage)", function ()
         const g2 = await rebuild();
         const g3 = await rebuild();
         assert.deepEqual(generations.map((g) => g.generation), [1, 2, 3]);
+        const history = await ssm(COPY).send(new GetParameterHistoryCommand({ Name: PARAMETER }));
+        assert.deepEqual(history.Parameters?.map((p) => p.Value), generations.map((g) => g.regionImageIds[COPY]), "every generation in the parameter's history");
 
         // Build region: 3 current; 2 kept (the newest retired), 1 kept by the launch template.
         assert.equal((await image(BUILD, g3.imageId))?.DeprecationTime, undefined, "the current generation is not deprecated");
@@ -124,10 +138,11 @@ describe("e2e: generations, retirement and retention (GoldenImage)", function ()
         await emulator.ec2(BUILD).send(new ec2.DeleteLaunchTemplateCommand({ LaunchTemplateName: "consumer-app" }));
     });
 
-    it("destroy leaves no image and no snapshot in either region", async () => {
+    it("destroy leaves no image, no snapshot and no parameter in either region", async () => {
         const destroy = await stack.destroy();
         assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
         const leaks = await leakedSince(emulator, baseline, REGIONS);
         assert.equal(leakCount(leaks), 0, `left: ${JSON.stringify(leaks)}`);
+        for (const region of REGIONS) assert.equal(await published(region), undefined, `${PARAMETER} deleted in ${region}`);
     });
 });

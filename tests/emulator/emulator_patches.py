@@ -43,6 +43,7 @@ from moto.ec2.responses.instances import InstanceResponse
 from moto.ec2.utils import random_ami_id, random_snapshot_id
 
 import ext_references
+import ext_ssm_image
 from emulator_state import STATE
 
 
@@ -958,3 +959,4 @@ def apply() -> None:
     AmisResponse.disable_image_deregistration_protection = _response_disable_image_deregistration_protection  # type: ignore[attr-defined]
 
     ext_references.apply()
+    ext_ssm_image.apply()

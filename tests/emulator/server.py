@@ -18,6 +18,7 @@ Extensions (each proven by a test in tests/emulator/*.test.ts):
 6. Call log: every EC2 request (action, region, epoch ms, throttled, status, signing access key ID) and every created/copied image (kind, region, createdAt, availableAt, when each snapshot completes), readable and resettable.
 7. Fidelity fixes: DescribeSnapshots honours OwnerIds ("self" or account IDs); RunInstances gives an instance its AMI's block device mappings; StartInstances on a stopping and StopInstances on a pending instance fail with IncorrectInstanceState; ModifySnapshotAttribute honours the structured CreateVolumePermission Add/Remove form.
 8. Image references (ext_references.py): DescribeImageReferences (instances, launch templates, SSM parameters of the caller's region, with the state-name and version-depth options), DisableImage/EnableImage and the `disabled` state, LastLaunchedTime set by RunInstances, and RunInstances (directly or through a launch template) from a deregistered AMI failing with InvalidAMIID.NotFound, from a disabled one with InvalidAMIID.Unavailable.
+9. SSM aws:ec2:image (ext_ssm_image.py): PutParameter answers 200 as SSM does, but a value that is not an available AMI of the region is not stored (SSM validates asynchronously and drops it).
 
 Control API (JSON, same port): POST /_golden-ami/config, GET /_golden-ami/config,
 GET /_golden-ami/calls, POST /_golden-ami/calls/reset; POST /moto-api/reset also

@@ -3,6 +3,7 @@
 // old one) and on a destroy. Assertions read the emulator (images, tags, snapshots, call log).
 import * as assert from "node:assert/strict";
 import * as ec2 from "@aws-sdk/client-ec2";
+import { GetParameterCommand, GetParameterHistoryCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { InstanceImageOutputs } from "../../providers/lifecycle/instance-image";
 import { providers } from "../../providers/runtime";
 import { inventory, leakCount, leakedSince } from "../support/audit";
@@ -167,6 +168,23 @@ describe("integration: generations, retirement and retention (emulator)", functi
         assert.equal(await image(r1.imageId), undefined, "the retired one is removed");
     });
 
+    it("publication: the SSM parameter names the current generation once it is ready; a replacement's delete leaves it; destroy deletes it", async function () {
+        const ssm = new SSMClient({ region: REGION, endpoint: emulator.endpoint, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+        const name = `/golden-ami/gen-${process.pid}/latest`;
+        const value = async () => (await ssm.send(new GetParameterCommand({ Name: name })).catch(() => undefined))?.Parameter;
+        const g1 = await build({ ssmParameterName: name });
+        assert.equal((await value())?.Value, g1.imageId);
+        assert.equal((await value())?.DataType, "aws:ec2:image");
+        const g2 = await build({ ssmParameterName: name });
+        assert.equal((await value())?.Value, g2.imageId);
+        const history = await ssm.send(new GetParameterHistoryCommand({ Name: name }));
+        assert.deepEqual(history.Parameters?.map((p) => p.Value), [g1.imageId, g2.imageId], "the previous AMI stays in the history");
+        await provider.delete!(g1.imageId, g1);
+        assert.equal((await value())?.Value, g2.imageId, "a replacement's delete leaves the parameter");
+        await provider.delete!(g2.imageId, g2);
+        assert.equal(await value(), undefined, "destroy deletes it");
+    });
+
     it("bad retention input is refused at check, naming the field", async function () {
         const check = (retention: unknown, onDestroy?: unknown) =>
             provider.check!({}, { instanceId: "i-0123456789abcdef0", region: REGION, resourceUrn: URN, retention, onDestroy });
@@ -175,5 +193,9 @@ describe("integration: generations, retirement and retention (emulator)", functi
         assert.deepEqual((await check({ launchedWithin: 14 })).failures?.map((f) => f.property), ["retention.launchedWithin"]);
         assert.deepEqual((await check({ keep: 1 }, "keep")).failures?.map((f) => f.property), ["onDestroy"]);
         assert.deepEqual((await check({ keep: 0, minAge: "1d12h" })).failures ?? [], []);
+        for (const bad of ["golden-ami/no-leading-slash", "/aws/reserved", "/has space/latest", "/a//b"]) {
+            const out = await provider.check!({}, { instanceId: "i-0123456789abcdef0", region: REGION, resourceUrn: URN, ssmParameterName: bad });
+            assert.deepEqual(out.failures?.map((f) => f.property), ["ssmParameterName"], bad);
+        }
     });
 });
