@@ -18,7 +18,7 @@ export type {
 } from "./golden-image";
 export { baseImage } from "./base-image";
 export type { BaseImageArgs, BaseImage } from "./base-image";
-export { goldenImageFromStack, imageIdForRegion } from "./consumer";
+export { goldenImageFromParameter, goldenImageFromStack, imageIdForRegion } from "./consumer";
 export type { GoldenImageFromStackOptions, GoldenImageReference, GoldenImageStackOutputs } from "./consumer";
 export { InstanceImage } from "../providers/resources/instance-image";
 export type { InstanceImageArgs } from "../providers/resources/instance-image";

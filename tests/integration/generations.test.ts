@@ -4,6 +4,7 @@
 import * as assert from "node:assert/strict";
 import * as ec2 from "@aws-sdk/client-ec2";
 import { GetParameterCommand, GetParameterHistoryCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { goldenImageFromParameter } from "../../components/consumer";
 import { InstanceImageOutputs } from "../../providers/lifecycle/instance-image";
 import { providers } from "../../providers/runtime";
 import { inventory, leakCount, leakedSince } from "../support/audit";
@@ -179,6 +180,10 @@ describe("integration: generations, retirement and retention (emulator)", functi
         assert.equal((await value())?.Value, g2.imageId);
         const history = await ssm.send(new GetParameterHistoryCommand({ Name: name }));
         assert.deepEqual(history.Parameters?.map((p) => p.Value), [g1.imageId, g2.imageId], "the previous AMI stays in the history");
+        // A consumer without a StackReference reads it (goldenImageFromParameter).
+        const consumer = goldenImageFromParameter(name, REGION);
+        const read = await new Promise<string>((resolve) => consumer.imageId.apply((v) => (resolve(v), v)));
+        assert.equal(read, g2.imageId);
         await provider.delete!(g1.imageId, g1);
         assert.equal((await value())?.Value, g2.imageId, "a replacement's delete leaves the parameter");
         await provider.delete!(g2.imageId, g2);
