@@ -243,11 +243,16 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         const progress = this.ctx.progress(props.resourceUrn);
         const lineage = { ...props, region };
         if (props.generation !== undefined) {
-            const newer = await newerLiveGeneration(lineage, props.generation);
+            const newer = await newerLiveGeneration(lineage, id, props.generation);
             if (newer) {
                 const image = await describeImage(region, id);
-                progress(`retiring ${this.kind.noun} ${id}: generation ${generationOf(fromTagList(newer.Tags))} (${newer.ImageId}) replaces it; it stays registered`);
-                if (image) await retireOne(region, image, this.ctx.clock);
+                if (image) {
+                    progress(`retiring ${this.kind.noun} ${id}: generation ${generationOf(fromTagList(newer.Tags))} (${newer.ImageId}) replaces it; it stays registered`);
+                    await retireOne(region, image, this.ctx.clock);
+                } else {
+                    // Deregistered out of band: nothing to retire; what is left of it (its snapshots) goes.
+                    await deleteImageAndSnapshots(region, id, props.snapshotIds ?? []);
+                }
                 return;
             }
         }

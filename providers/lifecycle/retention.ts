@@ -52,7 +52,11 @@ export async function nextGenerationTags(inputs: LineageInputs, identity: unknow
     const existing = await lineageImages(inputs.region, lineage);
     // A retried create whose first image is not visible by name yet, but is by tag: the same generation (and ClientToken).
     const same = existing.find((i) => i.Name === inputs.name);
-    const newest = same ? (generationOf(fromTagList(same.Tags)) ?? 1) - 1 : Math.max(0, ...existing.map((i) => generationOf(fromTagList(i.Tags)) ?? 0));
+    // Snapshots count too: an image deregistered out of band leaves its (tagged) snapshots, and its generation is never reused.
+    const snapshots = same ? [] : await lineageSnapshots(inputs.region, lineage);
+    const newest = same
+        ? (generationOf(fromTagList(same.Tags)) ?? 1) - 1
+        : Math.max(0, ...existing.map((i) => generationOf(fromTagList(i.Tags)) ?? 0), ...snapshots.map((s) => generationOf(fromTagList(s.Tags)) ?? 0));
     return {
         [LINEAGE_TAGS.lineage]: lineage,
         [LINEAGE_TAGS.generation]: String(newest + 1),
@@ -134,10 +138,13 @@ async function deleteOrphanSnapshots(region: string, lineage: string, remaining:
     await deleteSnapshots(region, orphans, `of lineage ${lineage}`);
 }
 
-/** A newer generation of the lineage than `generation` that is live (not retired): the sign of a replacement. */
-export async function newerLiveGeneration(inputs: LineageInputs, generation: number): Promise<Image | undefined> {
+/**
+ * Another live (not retired) image of the lineage, of this generation or a newer one: the sign
+ * of a replacement (never a destroy, which must not remove the image that replaced this one).
+ */
+export async function newerLiveGeneration(inputs: LineageInputs, imageId: string, generation: number): Promise<Image | undefined> {
     const images = await lineageImages(inputs.region, lineageOf(inputs));
-    return images.find((i) => live(i) && (generationOf(fromTagList(i.Tags)) ?? 0) > generation && i.State !== "failed");
+    return images.find((i) => i.ImageId !== imageId && live(i) && (generationOf(fromTagList(i.Tags)) ?? 0) >= generation && i.State !== "failed");
 }
 
 /** Retires one image (a replacement's delete), unless it is retired already. */

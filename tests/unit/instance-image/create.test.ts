@@ -171,7 +171,9 @@ describe("InstanceImage provider", function () {
         });
 
         it("RequestLimitExceeded during the wait is retried", async function () {
-            ec2.fail("DescribeSnapshots", awsError("RequestLimitExceeded", "Request limit exceeded.", 503), 3);
+            // The wait's looks (by ID or description), not the lineage lookup by tag before CreateImage.
+            const waitLook = (input: Record<string, any>) => !(input.Filters ?? []).some((f: { Name: string }) => f.Name.startsWith("tag:"));
+            ec2.fail("DescribeSnapshots", awsError("RequestLimitExceeded", "Request limit exceeded.", 503), 3, waitLook);
             ec2.fail("DescribeInstances", awsError("RequestLimitExceeded", "Request limit exceeded.", 503), 1, () => builder.states[0] === "stopping");
             const { outs } = await provider.create(inputsWith());
             assert.deepEqual(ec2.faults.map((f) => f.times), [0, 0]);
