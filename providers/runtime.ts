@@ -14,7 +14,7 @@ import { configureStack } from "./ec2/client";
 import { imageCopyKind } from "./lifecycle/image-copy";
 import { imageProvider } from "./lifecycle/image-lifecycle";
 import { instanceImageKind } from "./lifecycle/instance-image";
-import { engineProgress } from "./lifecycle/progress";
+import { engineProgress, engineWarning } from "./lifecycle/progress";
 import type { ProviderKind } from "./resources/shim";
 
 /**
@@ -44,6 +44,6 @@ export function createProviders(given: RunContext): Record<ProviderKind, pulumi.
     };
 }
 
-export const PRODUCTION_CONTEXT: RunContext = { clock: realClock, timeScale: 1, progress: engineProgress };
+export const PRODUCTION_CONTEXT: RunContext = { clock: realClock, timeScale: 1, progress: engineProgress, warn: engineWarning };
 
 export const providers = createProviders(PRODUCTION_CONTEXT);

@@ -15,7 +15,7 @@ import { InstanceImage } from "../../providers/resources/instance-image";
 
 const INSTANCE_TYPE = "pulumi-nodejs:dynamic/golden-ami:InstanceImage";
 const COPY_TYPE = "pulumi-nodejs:dynamic/golden-ami:ImageCopy";
-const AWS_INSTANCE = "aws:ec2/instance:Instance";
+const BUILDER_TYPE = "pulumi-nodejs:dynamic/golden-ami:Builder";
 const ROLE = "arn:aws:iam::222233334444:role/image-builder";
 
 interface Registered {
@@ -111,8 +111,8 @@ describe("unit: explicit aws providers (Pulumi mocks)", function () {
             { providers: { aws: build } },
         );
         await settle(golden.regionImageIds);
-        const builder = registered.find((r) => r.type === AWS_INSTANCE)!;
-        assert.match(builder.provider ?? "", /pulumi:providers:aws::build::/, "the builder is made by the component's aws provider");
+        const builder = registered.find((r) => r.type === BUILDER_TYPE)!;
+        assert.deepEqual(builder.inputs.awsProvider, BUILD_SETTINGS, "the builder acts with the component's aws provider");
         assert.equal(builder.inputs.region, undefined, "the builder is in the provider's region (not the stack's aws:region)");
         const image = registered.find((r) => r.type === INSTANCE_TYPE)!;
         assert.deepEqual(image.inputs.awsProvider, BUILD_SETTINGS);
@@ -120,7 +120,7 @@ describe("unit: explicit aws providers (Pulumi mocks)", function () {
         const copies: Record<string, Registered> = Object.fromEntries(registered.filter((r) => r.type === COPY_TYPE).map((r) => [r.inputs.region, r]));
         assert.deepEqual(copies["eu-central-1"].inputs.awsProvider, BUILD_SETTINGS);
         assert.deepEqual(copies["ap-southeast-2"].inputs.awsProvider, { region: "ap-southeast-2", assumeRoles: [{ roleArn: "arn:aws:iam::333344445555:role/copier" }] });
-        for (const r of [image, ...Object.values(copies)]) assert.ok(!r.provider?.includes("pulumi:providers:aws"), `${r.name} registered with ${r.provider}`);
+        for (const r of [builder, image, ...Object.values(copies)]) assert.ok(!r.provider?.includes("pulumi:providers:aws"), `${r.name} registered with ${r.provider}`);
     });
 
     it("refuses settings it would have to store: static keys, endpoints, shared file paths, external IDs", async () => {
