@@ -56,6 +56,13 @@
  * [..], public (explicit opt-in), shareSnapshots, deprecateAt ("2030-01-31T00:00:00Z"),
  * deregistrationProtection }.
  *
+ * Build and regional mode — generations: a rebuild retires the previous image (deprecated, left
+ * registered) instead of deleting it. `retention` (object): { keep (default 2), minAge ("7d"),
+ * launchedWithin (default "14d") }: which retired generations stay; referenced ones always do.
+ * `onDestroy`: `delete` (default: destroy removes every generation) or `retain` (keeps the current one).
+ * `publish` (build mode, object): {} or { parameterName }: the AMI ID of each region in an SSM
+ * parameter of that region (`/golden-ami/<namePrefix>/latest` by default, data type aws:ec2:image).
+ *
  * Regional and consumer mode:
  * - `sourceStack` (required): the golden-image stack to read, e.g. `acme/golden-ami/build-us-east-1`
  *   (Pulumi Cloud) or `organization/golden-ami/build-us-east-1` (file backend; both stacks
@@ -89,6 +96,7 @@ import { goldenImageFromStack } from "./components/consumer";
 import { checkedProgramConfig, Mode } from "./components/program-config";
 import { resolveRegion } from "./components/base-image";
 import { AfterImage, ImageBlockDevice, VerifySettings } from "./providers/core/options";
+import type { OnDestroy, RetentionArgs } from "./providers/core/lineage";
 import { ImageCopy } from "./providers/resources/image-copy";
 
 const config = new pulumi.Config("golden-ami");
@@ -130,6 +138,9 @@ function build(): Record<string, pulumi.Output<unknown>> {
         copyToRegions: config.getObject<string[]>("copyToRegions"),
         copies: config.getObject<GoldenImageCopyArgs>("copies"),
         distribution: config.getObject<GoldenImageDistribution>("distribution"),
+        retention: config.getObject<RetentionArgs>("retention"),
+        onDestroy: config.get("onDestroy") as OnDestroy | undefined,
+        publish: config.getObject<{ parameterName?: string }>("publish"),
     });
     return {
         imageId: golden.imageId,
@@ -137,6 +148,8 @@ function build(): Record<string, pulumi.Output<unknown>> {
         region: golden.region,
         regionImageIds: golden.regionImageIds,
         snapshotIds: golden.snapshotIds,
+        generation: golden.generation,
+        retention: golden.retentionReports,
     };
 }
 
@@ -168,6 +181,8 @@ function regional(): Record<string, pulumi.Output<unknown>> {
         snapshotTags: config.getObject<Record<string, string>>("snapshotTags"),
         imageTimeoutMinutes: copies.imageTimeoutMinutes ?? config.getNumber("imageTimeoutMinutes"),
         ...(config.getObject<GoldenImageDistribution>("distribution") ?? {}),
+        retention: config.getObject<RetentionArgs>("retention"),
+        onDestroy: config.get("onDestroy") as OnDestroy | undefined,
     });
     return {
         imageId: copy.imageId,
@@ -175,6 +190,8 @@ function regional(): Record<string, pulumi.Output<unknown>> {
         region: pulumi.output(region),
         regionImageIds: copy.imageId.apply((id: string) => ({ [region]: id })),
         snapshotIds: copy.snapshotIds,
+        generation: copy.generation,
+        retention: copy.retentionReport.apply((r) => ({ [region]: r })),
     };
 }
 

@@ -3,6 +3,8 @@
  * your own AMIs), as a Pulumi Output that other resources take as their `ami`.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { AwsSettings, awsSettingsFromConfig } from "../providers/core/aws-settings";
+import { actingAs } from "../providers/ec2/client";
 import { BaseImage, lookupBaseImage } from "../providers/ec2/lookup";
 import { defaultRegion } from "../providers/core/region";
 
@@ -49,8 +51,9 @@ export function resolveRegion(explicit?: string): string {
 /**
  * Looks up a base image when the program runs (also at preview, once its inputs are known) and
  * returns it as an Output: the AMI an SSM parameter names, or the most recent available AMI
- * matching `owners` + `namePattern`. Uses the credentials and endpoint of the program's
- * environment (AWS_PROFILE, AWS_ENDPOINT_URL, ...).
+ * matching `owners` + `namePattern`. Acts with the stack's `aws:*` settings (profile, roles,
+ * endpoints), else the credentials and endpoint of the program's environment (AWS_PROFILE,
+ * AWS_ENDPOINT_URL, ...).
  *
  * @example
  * ```ts
@@ -75,7 +78,8 @@ export function resolveRegion(explicit?: string): string {
  */
 export function baseImage(args: BaseImageArgs): pulumi.Output<BaseImage> {
     return pulumi.output(args).apply((q) =>
-        lookupBaseImage({
+        // As the AWS provider of the stack would: its aws:* settings (profile, roles, endpoints).
+        actingAs(programAwsSettings(), () => lookupBaseImage({
             region: resolveRegion(q.region),
             ssmParameter: q.ssmParameter,
             owners: q.owners,
@@ -83,6 +87,12 @@ export function baseImage(args: BaseImageArgs): pulumi.Output<BaseImage> {
             architecture: q.architecture,
             productCode: q.productCode,
             includeDeprecated: q.includeDeprecated,
-        }),
+        })),
     );
+}
+
+/** The stack's aws:* settings as the program reads them (the provider process gets them through configure). */
+function programAwsSettings(): AwsSettings {
+    const config = new pulumi.Config("aws");
+    return awsSettingsFromConfig((key) => config.get(key.replace(/^aws:/, "")));
 }

@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { GoldenAmiError } from "../providers/core/errors";
-import { resolveRegion } from "./base-image";
+import { baseImage, resolveRegion } from "./base-image";
 
 /** The stack outputs every golden-image stack (build or regional mode) exports. */
 export interface GoldenImageStackOutputs {
@@ -115,4 +115,20 @@ export function goldenImageFromStack(
         regionImageIds,
         stack,
     };
+}
+
+/**
+ * The golden image a GoldenImage published (`publish`) in an SSM parameter of `region`
+ * (default: this stack's `aws:region`), without a StackReference: the sibling of
+ * {@link goldenImageFromStack} for stacks in other projects, backends or accounts. Resolved
+ * each time the program runs, so a rebuild is picked up by the next `pulumi up`.
+ *
+ * @example
+ * const golden = goldenImageFromParameter("/golden-ami/web/latest");
+ * new aws.ec2.LaunchTemplate("app", { imageId: golden.imageId, instanceType: "t3.small" });
+ */
+export function goldenImageFromParameter(parameterName: string, region?: string): { imageId: pulumi.Output<string>; imageName: pulumi.Output<string>; region: pulumi.Output<string> } {
+    const where = resolveRegion(region);
+    const image = baseImage({ ssmParameter: parameterName, region: where });
+    return { imageId: image.imageId, imageName: image.name, region: pulumi.output(where) };
 }

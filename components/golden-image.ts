@@ -13,9 +13,11 @@
  *
  * Rebuilds: a change of the recipe (base image, user data, instance settings, or for a
  * captured server its instance ID and block device overrides) makes a new builder, a new
- * image under a new name, and new copies. Pulumi creates the replacements first and deletes
- * the old ones after (create-before-delete; nothing here asks for delete-before-replace), so
- * consumers always have a usable image. An unchanged recipe makes `pulumi up` a no-op.
+ * image under a new name, and new copies: the next generation of each lineage. Pulumi creates
+ * the replacements first (nothing here asks for delete-before-replace); the old image and
+ * copies are then retired (deprecated, left registered) rather than deleted, and `retention`
+ * decides when they go (providers/lifecycle/retention.ts), so a consumer that still names an
+ * old AMI keeps launching. An unchanged recipe makes `pulumi up` a no-op.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Builder, BuilderVolumeArgs } from "../providers/resources/builder";
@@ -25,9 +27,11 @@ import { GoldenAmiError } from "../providers/core/errors";
 import { deterministicImageName } from "../providers/core/naming";
 import { regionProblem } from "../providers/core/region";
 import { AfterImage, DEFAULT_BUILDER_INSTANCE_TYPE, ImageBlockDevice, SUCCESS_MARKER, VerifySettings } from "../providers/core/options";
+import type { OnDestroy, RetentionArgs, RetentionReport } from "../providers/core/lineage";
 import { ID_PATTERNS } from "../providers/lifecycle/checks";
 import { InstanceImage } from "../providers/resources/instance-image";
 import { baseImage, BaseImageArgs, resolveRegion } from "./base-image";
+import { awsProviderOf } from "../providers/resources/aws-provider";
 
 /** The component's Pulumi type token. */
 export const GOLDEN_IMAGE_TYPE = "golden-ami:index:GoldenImage";
@@ -124,13 +128,21 @@ export interface GoldenImageCopyArgs {
     copyImageTags?: pulumi.Input<boolean>;
     /** How long each copy may take to become available, in minutes. Default: `imageTimeoutMinutes`. */
     imageTimeoutMinutes?: pulumi.Input<number>;
+    /**
+     * An explicit `aws.Provider` per destination region (`{ "ap-southeast-2": apProvider }`):
+     * that copy is made with the provider's region, profile, roles and default tags (another
+     * account, for example) instead of the component's. Only its non-secret settings are kept
+     * in state; a provider with static keys, endpoints or shared file paths is refused.
+     */
+    providers?: Record<string, pulumi.ProviderResource>;
 }
 
 /** Arguments of a {@link GoldenImage}. */
 export interface GoldenImageArgs {
     /**
-     * Region of the builder and the image. Default: the stack's `aws:region`, else AWS_REGION /
-     * AWS_DEFAULT_REGION. Set it when the component gets a non-default `aws` provider.
+     * Region of the builder and the image. Default: the region of the component's explicit `aws`
+     * provider (`provider` / `providers: { aws }`, or its parent's) when it has one, else the
+     * stack's `aws:region`, else AWS_REGION / AWS_DEFAULT_REGION.
      */
     region?: string;
 
@@ -204,6 +216,21 @@ export interface GoldenImageArgs {
      * error shows the test instance's console tail. A change of `verify` makes a new build.
      */
     verify?: VerifySettings;
+
+    /**
+     * Which retired generations of the image and of each copy stay after a rebuild (see
+     * InstanceImage's `retention`): `keep` (2), `minAge`, `launchedWithin` ("14d").
+     */
+    retention?: pulumi.Input<RetentionArgs>;
+    /** `"delete"` (default): destroy removes every generation in every region; `"retain"` keeps the current one. */
+    onDestroy?: pulumi.Input<OnDestroy>;
+
+    /**
+     * Publish the AMI ID of each region in an SSM parameter of that region (data type
+     * `aws:ec2:image`): `true` for `/golden-ami/<name>/latest`, or `{ parameterName }`. Each
+     * region's parameter is set once its image is available and distributed; destroy deletes them.
+     */
+    publish?: boolean | { parameterName?: string };
 }
 
 /** Region → AMI ID of every image a {@link GoldenImage} manages, the build region included. */
@@ -299,6 +326,16 @@ export function validateGoldenImageArgs(name: string, args: GoldenImageArgs, bui
     for (const region of Object.keys(args.copies?.kmsKeyIds ?? {})) {
         if (!seen.has(region)) fail(`"${name}": copies.kmsKeyIds names ${region}, which is not in copyToRegions.`);
     }
+    for (const [region, provider] of Object.entries(args.copies?.providers ?? {})) {
+        if (!seen.has(region)) fail(`"${name}": copies.providers names ${region}, which is not in copyToRegions.`);
+        if (!pulumi.ProviderResource.isInstance(provider)) fail(`"${name}": copies.providers.${region} must be an aws.Provider resource.`);
+    }
+}
+
+/** The SSM parameter a GoldenImage publishes in (every region), or undefined. */
+export function publishedParameterName(name: string, publish: GoldenImageArgs["publish"]): string | undefined {
+    if (!publish) return undefined;
+    return (publish === true ? undefined : publish.parameterName) ?? `/golden-ami/${name.replace(/[^A-Za-z0-9_.-]/g, "-")}/latest`;
 }
 
 /** Block device overrides in a stable order, for the recipe hash. */
@@ -378,6 +415,12 @@ export class GoldenImage extends pulumi.ComponentResource {
     public readonly baseImageId?: pulumi.Output<string>;
     /** The builder (golden-ami's Builder resource); undefined with `existingInstanceId`. */
     public readonly builder?: Builder;
+    /** The generation of the image (1 for the first build, one more with each rebuild). */
+    public readonly generation: pulumi.Output<number | undefined>;
+    /** The SSM parameter the AMI ID is published in (in every region), when `publish` is set. */
+    public readonly ssmParameterName: pulumi.Output<string | undefined>;
+    /** Region → what the last retention run kept (with the reason) and removed, the build region included. */
+    public readonly retentionReports: pulumi.Output<Record<string, RetentionReport | undefined>>;
     /** The image in the build region. */
     public readonly image: InstanceImage;
     /** The copies, by region. */
@@ -385,17 +428,22 @@ export class GoldenImage extends pulumi.ComponentResource {
 
     constructor(name: string, args: GoldenImageArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before anything is registered: a wrong shape registers nothing.
-        const buildRegion = tryResolveRegion(args.region);
+        // With an explicit aws provider (its own or its parent's), an unset region is the provider's, not the stack's.
+        const buildRegion = args.region ?? (awsProviderOf(opts) ? undefined : tryResolveRegion(undefined));
         validateGoldenImageArgs(name, args, buildRegion);
         super(GOLDEN_IMAGE_TYPE, name, {}, opts);
 
         const readiness = effectiveReadiness(args);
+        const ssmParameterName = publishedParameterName(name, args.publish);
         const distribution: GoldenImageDistribution = args.distribution ?? {};
 
         let instanceId: pulumi.Input<string>;
         let afterImage = args.afterImage;
         if (args.builder) {
-            this.builder = this.makeBuilder(name, args, readiness, buildRegion);
+            // The base image is looked up in the region the builder runs in: the explicit provider's when the build region is its.
+            const provider = buildRegion === undefined ? awsProviderOf(opts) : undefined;
+            const lookupRegion = provider ? pulumi.output((provider as unknown as { region: pulumi.Output<string | undefined> }).region) : undefined;
+            this.builder = this.makeBuilder(name, args, readiness, buildRegion, lookupRegion);
             instanceId = this.builder.instanceId;
             this.baseImageId = this.builder.baseImageId;
             afterImage ??= args.keepBuilder ? "stopped" : "terminated";
@@ -432,6 +480,9 @@ export class GoldenImage extends pulumi.ComponentResource {
                 waitForBuilder: args.builder ? "none" : WAIT_FOR_BUILDER[readiness],
                 provisioningTimeoutMinutes: args.provisioningTimeoutMinutes,
                 verify: args.verify,
+                retention: args.retention,
+                onDestroy: args.onDestroy,
+                ssmParameterName,
                 ...distribution,
             },
             { parent: this },
@@ -453,9 +504,13 @@ export class GoldenImage extends pulumi.ComponentResource {
                     tags: args.tags,
                     snapshotTags: args.snapshotTags,
                     imageTimeoutMinutes: args.copies?.imageTimeoutMinutes ?? args.imageTimeoutMinutes,
+                    retention: args.retention,
+                    onDestroy: args.onDestroy,
+                    ssmParameterName,
                     ...distribution,
                 },
-                { parent: this },
+                // A copy's own provider, else the component's (its children inherit it as its aws children do).
+                { parent: this, ...(args.copies?.providers?.[region] ? { provider: args.copies.providers[region] } : {}) },
             );
         }
 
@@ -464,6 +519,12 @@ export class GoldenImage extends pulumi.ComponentResource {
         this.region = this.image.region;
         this.snapshotIds = this.image.snapshotIds;
         this.builderInstanceId = pulumi.output(instanceId);
+        this.generation = this.image.generation;
+        this.ssmParameterName = pulumi.output(ssmParameterName);
+        const copyReports = Object.entries(this.copies).map(([region, copy]) => copy.retentionReport.apply((r) => [region, r] as const));
+        this.retentionReports = pulumi
+            .all([this.image.region, this.image.retentionReport, pulumi.all(copyReports)])
+            .apply(([region, report, copies]) => ({ [region]: report, ...Object.fromEntries(copies) }));
         const copyIds = Object.entries(this.copies).map(([region, copy]) => copy.imageId.apply((id: string) => [region, id] as const));
         this.regionImageIds = pulumi
             .all([this.image.region, this.image.imageId, pulumi.all(copyIds)])
@@ -477,12 +538,21 @@ export class GoldenImage extends pulumi.ComponentResource {
             regionImageIds: this.regionImageIds,
             builderInstanceId: this.builderInstanceId,
             baseImageId: this.baseImageId,
+            generation: this.generation,
+            retentionReports: this.retentionReports,
+            ssmParameterName: this.ssmParameterName,
         });
     }
 
-    private makeBuilder(name: string, args: GoldenImageArgs, readiness: Readiness, region: string | undefined): Builder {
+    private makeBuilder(
+        name: string,
+        args: GoldenImageArgs,
+        readiness: Readiness,
+        region: string | undefined,
+        lookupRegion?: pulumi.Output<string | undefined>,
+    ): Builder {
         const b = args.builder!;
-        const baseImageId = b.baseImageId ?? baseImage({ ...b.baseImage!, region: b.baseImage!.region ?? region }).imageId;
+        const baseImageId = b.baseImageId ?? baseImage({ ...b.baseImage!, region: b.baseImage!.region ?? region ?? (lookupRegion as pulumi.Output<string> | undefined) }).imageId;
         return new Builder(
             `${name}-builder`,
             {

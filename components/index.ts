@@ -18,7 +18,7 @@ export type {
 } from "./golden-image";
 export { baseImage } from "./base-image";
 export type { BaseImageArgs, BaseImage } from "./base-image";
-export { goldenImageFromStack, imageIdForRegion } from "./consumer";
+export { goldenImageFromParameter, goldenImageFromStack, imageIdForRegion } from "./consumer";
 export type { GoldenImageFromStackOptions, GoldenImageReference, GoldenImageStackOutputs } from "./consumer";
 export { Builder } from "../providers/resources/builder";
 export type { BuilderArgs, BuilderRootVolumeArgs, BuilderVolumeArgs } from "../providers/resources/builder";
@@ -30,3 +30,4 @@ export type { ImageCopyArgs } from "../providers/resources/image-copy";
 export type { DistributionArgs } from "../providers/core/distribution";
 export type { DistributionInputs } from "../providers/resources/distribution-inputs";
 export { GoldenAmiError } from "../providers/core/errors";
+export type { OnDestroy, RetentionArgs, RetentionReport } from "../providers/core/lineage";

@@ -5,23 +5,28 @@
  * The path is part of the state of every stack that has golden-ami resources: keep it.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { awsSettingsFromConfig } from "./core/aws-settings";
 import { realClock, RunContext } from "./core/context";
 import { builderProvider } from "./lifecycle/builder";
 import { setConfiguredRegion } from "./core/region";
 import { COPY_SLOTS_CONFIG_KEY, CopySlots } from "./lifecycle/copy-slots";
+import { configureStack } from "./ec2/client";
 import { imageCopyKind } from "./lifecycle/image-copy";
 import { imageProvider } from "./lifecycle/image-lifecycle";
 import { instanceImageKind } from "./lifecycle/instance-image";
-import { engineProgress } from "./lifecycle/progress";
+import { engineProgress, engineWarning } from "./lifecycle/progress";
 import type { ProviderKind } from "./resources/shim";
 
 /**
- * Receives the stack configuration once per provider process: the default region comes from
- * aws:region, the copy slots per destination region from golden-ami:copySlotsPerRegion.
+ * Receives the stack configuration once per provider process (every key of every namespace,
+ * see docs/field-notes.md): golden-ami acts with the same `aws:*` settings as the AWS provider;
+ * the copy slots per destination region come from golden-ami:copySlotsPerRegion.
  */
 function configurer(slots: CopySlots): (req: pulumi.dynamic.ConfigureRequest) => Promise<void> {
     return async (req) => {
-        setConfiguredRegion(req.config.get("aws:region"));
+        const settings = awsSettingsFromConfig((key) => req.config.get(key));
+        setConfiguredRegion(settings.region);
+        configureStack(settings);
         const limit = req.config.get(COPY_SLOTS_CONFIG_KEY);
         if (limit !== undefined) slots.setLimit(Number(limit));
     };
@@ -39,6 +44,6 @@ export function createProviders(given: RunContext): Record<ProviderKind, pulumi.
     };
 }
 
-export const PRODUCTION_CONTEXT: RunContext = { clock: realClock, timeScale: 1, progress: engineProgress };
+export const PRODUCTION_CONTEXT: RunContext = { clock: realClock, timeScale: 1, progress: engineProgress, warn: engineWarning };
 
 export const providers = createProviders(PRODUCTION_CONTEXT);

@@ -42,4 +42,6 @@ export interface RunContext extends WaitContext {
     progress(urn: string | undefined): ProgressFn;
     /** Snapshot copies in flight per destination region; none: copies start at once. */
     copySlots?: SlotPool;
+    /** Warnings that outlive the run (kept in the diagnostics); progress when absent. */
+    warn?(urn: string | undefined): ProgressFn;
 }

@@ -53,7 +53,8 @@ export class GoldenAmiError extends Error {
 
 const ADVICE: Record<string, string> = {
     UnauthorizedOperation:
-        "the credentials in use lack an EC2 permission this step needs; grant the actions in docs/iam-policy.json",
+        "the credentials in use lack an EC2 permission this step needs; grant the actions in docs/iam-policy.json. " +
+        "AWS encodes why it refused in the message: decode it with `aws sts decode-authorization-message --encoded-message <message>` (needs sts:DecodeAuthorizationMessage)",
     AuthFailure: "AWS rejected the credentials; check AWS_PROFILE / AWS_ACCESS_KEY_ID and the clock of this machine",
     RequestLimitExceeded:
         "EC2 kept throttling this account after all retries; run again later or lower the number of parallel builds",
@@ -91,4 +92,40 @@ export function explainAwsError(err: unknown, doing: string): GoldenAmiError {
     const what = code && !detail.startsWith(code) ? `${code}: ${detail}` : detail;
     const todo = advice ? ` What to do: ${advice}.` : "";
     return new GoldenAmiError(`golden-ami: ${doing} failed: ${what.replace(/\.?$/, ".")}${todo}`, code);
+}
+
+/** Who golden-ami acted as when an error happened (ec2/identity.ts finds it out). */
+export interface ActingIdentity {
+    region: string;
+    account?: string;
+    arn?: string;
+}
+
+/** Codes whose cause is often another account or region than the one meant: the error names who golden-ami acted as. */
+function namesIdentity(code: string | undefined): boolean {
+    if (!code) return false;
+    return isNotFound({ Code: code }) || code === "UnauthorizedOperation" || code === "AuthFailure" || code === "ForbiddenAccount" || code === "AccessDenied";
+}
+
+/** Marker that an error's message already says who golden-ami acted as. */
+const ACTED_AS = "golden-ami acted as";
+
+/** "account 111122223333 (arn:…) in us-east-1", or the region alone when the account is not known. */
+export function describeIdentity(who: ActingIdentity): string {
+    if (!who.account) return `unknown credentials (account not looked up) in ${who.region}`;
+    return `account ${who.account}${who.arn ? ` (${who.arn})` : ""} in ${who.region}`;
+}
+
+/**
+ * The error with who golden-ami acted as added to its message, for a not-found, unauthorized or
+ * forbidden-account error (the usual sign of the wrong account, profile, role or region); any
+ * other error unchanged. An AWS error is first explained (`doing`).
+ */
+export function withIdentity(err: unknown, who: ActingIdentity, doing: string): unknown {
+    const code = err instanceof GoldenAmiError ? err.code : awsErrorCode(err);
+    if (!namesIdentity(code)) return err;
+    const explained = err instanceof GoldenAmiError ? err : explainAwsError(err, doing);
+    if (explained.message.includes(ACTED_AS)) return explained;
+    const named = new GoldenAmiError(`${explained.message} (${ACTED_AS} ${describeIdentity(who)}.)`, explained.code);
+    return named;
 }

@@ -71,8 +71,8 @@ export const DEFAULT_STOP_TIMEOUT_MINUTES = 10;
 export const DEFAULT_IMAGE_TIMEOUT_MINUTES = 60;
 export const DEFAULT_PROVISIONING_TIMEOUT_MINUTES = 30;
 
-/** AWS allows 50 tags per resource; golden-ami uses up to 2 of them. */
-export const MAX_USER_TAGS = 48;
+/** AWS allows 50 tags per resource; golden-ami uses up to 8 of them (markers and lineage: naming.ts, lineage.ts). */
+export const MAX_USER_TAGS = 42;
 
 /** EBS time-based copies: 15 minutes to 48 hours, in 15-minute steps. */
 export const COMPLETION_MINUTES = { min: 15, max: 2880, step: 15 };

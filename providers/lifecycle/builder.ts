@@ -37,6 +37,7 @@ import { BuilderVolume, launchBuilder, updateInstanceTags } from "../ec2/builder
 import { describeInstance, isEnded, terminateInstance } from "../ec2/instances";
 import { waitForBuilder } from "../ec2/readiness";
 import { minutes } from "../ec2/waiter";
+import { actingProvider } from "./acting";
 import { Checker, isUnknown } from "./checks";
 import { defaulted } from "./image-kind";
 import { hostKeys, PartialCreateError } from "./partial";
@@ -187,7 +188,7 @@ function clean<T>(value: T): T {
 export function builderProvider(ctx: RunContext): pulumi.dynamic.ResourceProvider {
     const waits = (urn: string | undefined) => ({ onProgress: ctx.progress(urn), clock: ctx.clock, timeScale: ctx.timeScale });
 
-    return {
+    return actingProvider("builder", {
         async check(_olds, news) {
             const c = new Checker();
             const inputs = checkBuilder(c, news);
@@ -268,5 +269,5 @@ export function builderProvider(ctx: RunContext): pulumi.dynamic.ResourceProvide
             ctx.progress(props.resourceUrn)(`terminating builder ${id} (if it is still there)`);
             await terminateInstance(props.region, id, { ...waits(props.resourceUrn), timeoutMs: minutes(props.terminateTimeoutMinutes ?? DEFAULT_STOP_TIMEOUT_MINUTES) });
         },
-    };
+    });
 }

@@ -6,7 +6,9 @@
 import type { Image } from "@aws-sdk/client-ec2";
 import { ProgressFn, Release, SlotPool, WaitContext } from "../core/context";
 import { DistributionArgs } from "../core/distribution";
+import { OnDestroy, RetentionArgs, RetentionReport } from "../core/lineage";
 import { defaultRegion } from "../core/region";
+import { currentSettings } from "../ec2/client";
 import { TagMap } from "../core/tags";
 import { ImageFacts } from "../ec2/images";
 import { Checker } from "./checks";
@@ -24,14 +26,26 @@ export interface ImageInputs extends DistributionArgs {
      * (golden-ami's `pulumi import`, which dynamic providers cannot have: pulumi/pulumi#16175).
      */
     adoptImageId?: string;
-    /** Set by the resource class: its own URN, so progress shows on its row. */
+    /** Set by the resource class: its own URN, so progress shows on its row (and its hash is the lineage id). */
     resourceUrn?: string;
+    /** Which retired generations stay (core/lineage.ts). */
+    retention?: RetentionArgs;
+    /** Destroy deletes the current generation with the lineage ("delete", default) or keeps it ("retain"). */
+    onDestroy?: OnDestroy;
+    /** An SSM parameter (data type aws:ec2:image) of the region set to the AMI ID once it is ready and distributed. */
+    ssmParameterName?: string;
 }
 
 /** What every image kind keeps in state: its inputs and what EC2 reports about the image. */
 export interface ImageState extends ImageInputs, ImageFacts {
     /** False while a step after the image was made is unfinished (the next `pulumi up` finishes it). */
     complete?: boolean;
+    /** The lineage id (from the image's tags): stable across rebuilds of this resource. */
+    lineage?: string;
+    /** The image's generation in its lineage (1, 2, 3, …). */
+    generation?: number;
+    /** What the last retention run kept (and why) and removed. */
+    retentionReport?: RetentionReport;
 }
 
 /** What a kind's steps get: where progress goes and the waits' clock and pace. */
@@ -90,7 +104,7 @@ export interface ImageKind<I extends ImageInputs, S extends ImageState> {
 export function defaulted(c: Checker, property: string, value: unknown): unknown {
     if (value !== undefined) return value;
     try {
-        return defaultRegion();
+        return defaultRegion(currentSettings().region);
     } catch (err) {
         c.fail(property, (err as Error).message);
         return undefined;

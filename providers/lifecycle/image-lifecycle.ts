@@ -26,22 +26,31 @@ import {
     reconcileDistribution,
     withoutDistribution,
 } from "../core/distribution";
+import { withDefaultTags } from "../core/aws-settings";
 import { awsErrorCode, explainAwsError, GoldenAmiError } from "../core/errors";
+import { generationOf, LINEAGE_TAGS, ON_DESTROY_VALUES, parseDuration } from "../core/lineage";
 import { deterministicImageName, MANAGED_BY_VALUE, MARKER_TAGS, resourceNameFromUrn } from "../core/naming";
 import { DEFAULT_IMAGE_TIMEOUT_MINUTES, MAX_USER_TAGS } from "../core/options";
 import { defaultRegion } from "../core/region";
 import { fromTagList, nonEmpty, TagMap, withoutMarkerTags } from "../core/tags";
+import { currentSettings } from "../ec2/client";
 import { applyDistribution, readDistribution } from "../ec2/distribution";
 import { DEREGISTERED, deleteImageAndSnapshots, readDeregisteredImage } from "../ec2/image-delete";
 import { ImageObservation } from "../ec2/image-judge";
 import { waitForImage } from "../ec2/image-wait";
 import { describeImage, describeSnapshots, findOwnImagesByName, imageFacts, imageSnapshotIds } from "../ec2/images";
 import { updateImageLabels } from "../ec2/labels";
+import { publishImageId, unpublish } from "../ec2/publish";
 import { minutes, WaitFailedError } from "../ec2/waiter";
+import { actingProvider } from "./acting";
 import { checkDistribution } from "./check-distribution";
 import { Checker, containsUnknown } from "./checks";
 import { defaulted, ImageInputs, ImageKind, ImageState, StepContext } from "./image-kind";
 import { hostKeys, ImageRejectedError, PartialCreateError } from "./partial";
+import { lineageOf, newerLiveGeneration, nextGenerationTags, removeLineage, retentionDue, retireAndRetain, retireOne, tagBuildTime } from "./retention";
+
+/** Inputs every kind updates in place (besides its own updateKeys): they only steer retention and destroy. */
+const LIFECYCLE_UPDATE_KEYS = ["retention", "onDestroy", "ssmParameterName"];
 
 /** State holds no undefined (nothing to diff against an absent input). */
 function clean<T>(value: T): T {
@@ -57,14 +66,14 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
     constructor(private readonly kind: ImageKind<I, S>, private readonly ctx: RunContext) {}
 
     provider(): pulumi.dynamic.ResourceProvider {
-        return {
+        return actingProvider(this.kind.noun, {
             check: (olds, news) => this.check(olds, news),
-            diff: async (_id, olds, news) => this.diff(olds, news),
+            diff: (_id, olds, news) => this.diff(olds, news),
             create: (inputs) => this.create(inputs),
             read: (id, props) => this.read(id, props),
             update: (id, olds, news) => this.update(id, olds, news),
             delete: (id, props) => this.delete(id, props),
-        };
+        });
     }
 
     private step(inputs: { resourceUrn?: string }): StepContext {
@@ -76,17 +85,26 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         const n = news as Partial<ImageInputs> & Record<string, unknown>;
         const region = defaulted(c, "region", n.region);
         const own = await this.kind.check(c, news, olds, region);
+        // The AWS provider's default tags, under the resource's own (aws:defaultTags, or the explicit provider's).
+        const { defaultTags } = currentSettings();
+        const tags = withDefaultTags(defaultTags, n.tags);
+        const snapshotTags = withDefaultTags(defaultTags, n.snapshotTags);
         c.region("region", n.region);
         c.amiName("name", n.name);
         c.maxLength("description", n.description, 255);
-        c.tags("tags", n.tags, MAX_USER_TAGS);
-        c.tags("snapshotTags", n.snapshotTags, MAX_USER_TAGS);
+        c.tags("tags", tags, MAX_USER_TAGS);
+        c.tags("snapshotTags", snapshotTags, MAX_USER_TAGS);
         c.positiveNumber("imageTimeoutMinutes", n.imageTimeoutMinutes, "minutes");
         c.id("adoptImageId", n.adoptImageId, "image");
+        checkRetention(c, n.retention);
+        c.oneOf("onDestroy", n.onDestroy, ON_DESTROY_VALUES);
+        checkParameterName(c, "ssmParameterName", n.ssmParameterName);
         c.failures.push(...checkDistribution(n, this.ctx.clock.now(), olds));
 
         const inputs: Record<string, unknown> = {
             ...news,
+            ...(tags ? { tags } : {}),
+            ...(snapshotTags ? { snapshotTags } : {}),
             region,
             imageTimeoutMinutes: n.imageTimeoutMinutes ?? DEFAULT_IMAGE_TIMEOUT_MINUTES,
             ...own,
@@ -110,14 +128,17 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
      * (refresh found only its snapshots) is replaced: a new image, then the delete of the old
      * one removes those snapshots. A new adoptImageId replaces too (another image).
      */
-    private diff(olds: S, news: I): pulumi.dynamic.DiffResult {
+    private async diff(olds: S, news: I): Promise<pulumi.dynamic.DiffResult> {
         const old = (this.kind.asInputs?.(olds) ?? olds) as Record<string, unknown>;
         const incoming = news as unknown as Record<string, unknown>;
         const changed = (key: string) => JSON.stringify(old[key] ?? null) !== JSON.stringify(incoming[key] ?? null);
         const replaces = this.kind.replaceKeys.filter(changed);
         if (olds.state === DEREGISTERED) replaces.push("state");
         if (news.adoptImageId !== undefined && news.adoptImageId !== olds.imageId) replaces.push("adoptImageId");
-        const updates = [...this.kind.updateKeys.filter(changed), ...distributionDiff(olds, news)];
+        // Other explicit-provider settings act elsewhere from now on; state must record them (for delete).
+        const updates = [...this.kind.updateKeys.filter(changed), ...["awsProvider", ...LIFECYCLE_UPDATE_KEYS].filter(changed), ...distributionDiff(olds, news)];
+        // Nothing else changed, but a generation the last run kept may be free to go now (its reference moved on, its age passed).
+        if (replaces.length === 0 && updates.length === 0 && (await this.retentionDue(olds, news))) updates.push("retentionReport");
         return { changes: replaces.length > 0 || updates.length > 0, replaces, deleteBeforeReplace: false };
     }
 
@@ -146,12 +167,12 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
                 } catch (cleanup) {
                     // Kept in state with its snapshots, so `pulumi destroy` (or the next up) can remove what is left.
                     const both = new GoldenAmiError(`${err.message} Deleting the failed ${this.kind.noun} failed too: ${(cleanup as Error).message}`, "WaitFailed");
-                    throw new PartialCreateError(imageId, { ...hostKeys(raw), ...this.pendingState(inputs, imageId, "failed"), snapshotIds }, both);
+                    throw new PartialCreateError(imageId, { ...hostKeys(raw), ...this.pendingState(inputs, imageId, "failed", made.generation), snapshotIds }, both);
                 }
                 throw err;
             }
             // The image exists: record it, so the next `pulumi up` resumes and destroy removes it.
-            throw new PartialCreateError(imageId, { ...hostKeys(raw), ...this.pendingState(inputs, imageId, "pending") }, err as Error);
+            throw new PartialCreateError(imageId, { ...hostKeys(raw), ...this.pendingState(inputs, imageId, "pending", made.generation) }, err as Error);
         }
 
         // Ready: whatever it held (a copy slot) is free for the next one.
@@ -159,7 +180,9 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         let extra: Partial<S> = {};
         try {
             extra = await this.kind.finish(inputs, ready.image!, step);
-            const outs = await this.completeCreate(inputs, imageId, ready, made.adopted, extra, step);
+            let outs = await this.completeCreate(inputs, imageId, ready, made.adopted, extra, step);
+            await this.publish(inputs, imageId, undefined, step);
+            outs = await this.retain(inputs, outs, step);
             this.reportDone(outs, step);
             return { id: imageId, outs: { ...outs, complete: true } };
         } catch (err) {
@@ -213,7 +236,9 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             const from = resuming ? await readDistribution(region, id, snapshotIds) : pickDistribution(olds);
             await applyDistribution(region, id, snapshotIds, from, pickDistribution(news));
             const fresh = (await describeImage(region, id)) ?? ready.image!;
-            const outs = this.outputs(news, fresh, await describeSnapshots(region, snapshotIds), pickDistribution(news), { ...olds, ...extra });
+            let outs = this.outputs(news, fresh, await describeSnapshots(region, snapshotIds), pickDistribution(news), { ...olds, ...extra });
+            await this.publish(news, id, olds.ssmParameterName, step);
+            outs = await this.retain(news, outs, step);
             this.reportDone(outs, step);
             return { outs: { ...outs, complete: true } };
         } catch (err) {
@@ -221,10 +246,81 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         }
     }
 
+    /**
+     * A replacement's delete retires the image (a newer live generation of its lineage exists);
+     * a destroy removes the whole lineage in the region, snapshots included, except images under
+     * deregistration protection (a warning says which and what to do) and, with onDestroy
+     * "retain", the current one. State from before generations (no generation) deletes just the image.
+     */
     private async delete(id: string, props: S): Promise<void> {
         const region = props.region ?? defaultRegion();
-        this.ctx.progress(props.resourceUrn)(`deregistering ${this.kind.noun} ${id} and deleting its snapshots`);
-        await deleteImageAndSnapshots(region, id, props.snapshotIds ?? []);
+        const progress = this.ctx.progress(props.resourceUrn);
+        const lineage = { ...props, region };
+        if (props.generation !== undefined) {
+            const newer = await newerLiveGeneration(lineage, id, props.generation);
+            if (newer) {
+                const image = await describeImage(region, id);
+                if (image) {
+                    progress(`retiring ${this.kind.noun} ${id}: generation ${generationOf(fromTagList(newer.Tags))} (${newer.ImageId}) replaces it; it stays registered`);
+                    await retireOne(region, image, this.ctx.clock);
+                } else {
+                    // Deregistered out of band: nothing to retire; what is left of it (its snapshots) goes.
+                    await deleteImageAndSnapshots(region, id, props.snapshotIds ?? []);
+                }
+                return;
+            }
+        }
+        const retain = props.onDestroy === "retain";
+        if (props.ssmParameterName && !retain) {
+            progress(`deleting SSM parameter ${props.ssmParameterName}`);
+            await unpublish(region, props.ssmParameterName, [id]);
+        }
+        if (retain) {
+            progress(`keeping ${this.kind.noun} ${id} (onDestroy: "retain")`);
+        } else {
+            progress(`deregistering ${this.kind.noun} ${id} and deleting its snapshots`);
+            await deleteImageAndSnapshots(region, id, props.snapshotIds ?? []);
+        }
+        if (props.generation === undefined) return;
+        const left = await removeLineage(lineage, retain ? { imageId: id, snapshotIds: props.snapshotIds ?? [] } : undefined, progress);
+        if (left.length > 0) {
+            const warn = this.ctx.warn?.(props.resourceUrn) ?? progress;
+            warn(
+                `golden-ami: left ${left.map((l) => `${l.imageId} (generation ${l.generation})`).join(", ")} of lineage ${lineageOf(lineage)} in ${region}: deregistration protection is on. ` +
+                    `What to do: disable it (aws ec2 disable-image-deregistration-protection --region ${region} --image-id <id>), then deregister the image with its snapshots (aws ec2 deregister-image --delete-associated-snapshots).`,
+            );
+        }
+    }
+
+    /**
+     * Whether retention has work that the last run kept back. Read-only; never fails the diff
+     * (a throttled or unknown answer waits for the next run, which asks again).
+     */
+    private async retentionDue(olds: S, news: I): Promise<boolean> {
+        if (containsUnknown(news.region) || containsUnknown(news.retention)) return false;
+        try {
+            return await retentionDue(news, olds.retentionReport, olds.generation, this.ctx.clock);
+        } catch {
+            return false;
+        }
+    }
+
+    /**
+     * Sets the SSM parameter to this AMI, only now that it is available and distributed (a
+     * half-built generation is never published); a renamed parameter's old one is removed.
+     */
+    private async publish(inputs: I, imageId: string, oldName: string | undefined, step: StepContext): Promise<void> {
+        if (oldName && oldName !== inputs.ssmParameterName) await unpublish(inputs.region, oldName, [imageId]);
+        if (!inputs.ssmParameterName) return;
+        step.progress(`publishing ${imageId} in SSM parameter ${inputs.ssmParameterName}`);
+        await publishImageId(inputs.region, inputs.ssmParameterName, imageId, step);
+    }
+
+    /** Retires the older generations of the lineage and applies retention; the report goes into the outputs. */
+    private async retain(inputs: I, outs: S, step: StepContext): Promise<S> {
+        if (outs.generation === undefined) return outs;
+        const report = await retireAndRetain({ ...inputs }, { imageId: outs.imageId, generation: outs.generation, snapshotIds: outs.snapshotIds }, step.clock, step.progress);
+        return clean({ ...outs, retentionReport: report });
     }
 
     /** The last line on the resource's row says what is true at the end, not what the wait saw last. */
@@ -246,7 +342,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
      * The image this resource stands for: the one the user handed over (adoptImageId), one
      * found by name that an earlier, interrupted run made (adopted), or a new one.
      */
-    private async findOrMake(inputs: I, step: StepContext): Promise<{ imageId: string; adopted: boolean; release?: Release }> {
+    private async findOrMake(inputs: I, step: StepContext): Promise<{ imageId: string; adopted: boolean; release?: Release; generation?: number }> {
         const { region, name } = inputs;
         if (inputs.adoptImageId !== undefined) {
             if (!(await describeImage(region, inputs.adoptImageId))) {
@@ -266,9 +362,9 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         // Held until the image is ready (create releases it); given back at once if nothing is made.
         const release = await this.kind.reserve?.(inputs, step);
         try {
-            const markers = this.markers(inputs);
+            const markers = { ...this.markers(inputs), ...(await nextGenerationTags(inputs, this.kind.identity(inputs))) };
             const imageId = await this.kind.make(inputs, { ...inputs.tags, ...markers }, { ...inputs.snapshotTags, ...markers }, step);
-            return { imageId, adopted: false, release };
+            return { imageId, adopted: false, release, generation: Number(markers[LINEAGE_TAGS.generation]) };
         } catch (err) {
             release?.();
             if (awsErrorCode(err) === "InvalidAMIName.Duplicate") {
@@ -311,6 +407,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         let image = ready.image!;
         let snapshots = ready.snapshots;
         const snapshotIds = imageSnapshotIds(image);
+        await tagBuildTime(region, image, step.clock.now());
         if (adopted) {
             const live = this.outputs(inputs, image, snapshots, {}, extra);
             // A handed-over image keeps a description the program does not declare.
@@ -346,16 +443,20 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             tags: nonEmpty(withoutMarkerTags(fromTagList(image.Tags))),
             snapshotTags: firstSnapshot ? nonEmpty(withoutMarkerTags(fromTagList(firstSnapshot.Tags))) : inputs.snapshotTags,
             ...imageFacts(image),
+            lineage: fromTagList(image.Tags)[LINEAGE_TAGS.lineage],
+            generation: generationOf(fromTagList(image.Tags)),
+            retentionReport: extra.retentionReport,
         };
         return clean(this.kind.outputs(shared, inputs, image, extra));
     }
 
     /** State recorded for an image that exists but is not ready yet (no distribution: applied once ready). */
-    private pendingState(inputs: I, imageId: string, state: string): S {
+    private pendingState(inputs: I, imageId: string, state: string, generation?: number): S {
         return clean({
             ...withoutDistribution(inputs),
             ...this.kind.pending?.(inputs),
             imageId,
+            generation,
             snapshotIds: [],
             state,
             complete: false,
@@ -370,10 +471,44 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
     private inputsFromState(props: S, image: Image): I {
         const state = (this.kind.asInputs?.(props) ?? props) as Record<string, unknown>;
         const inputs: Record<string, unknown> = { ...pickDistribution(props) };
-        for (const key of [...this.kind.replaceKeys, ...this.kind.updateKeys, "region", "adoptImageId", "resourceUrn"]) {
+        for (const key of [...this.kind.replaceKeys, ...this.kind.updateKeys, ...LIFECYCLE_UPDATE_KEYS, "region", "adoptImageId", "resourceUrn", "awsProvider"]) {
             if (state[key] !== undefined) inputs[key] = state[key];
         }
         inputs.name = image.Name ?? props.name;
         return inputs as unknown as I;
     }
+}
+
+/** retention: keep a whole number >= 0; minAge and launchedWithin durations like "12h" or "7d". */
+function checkRetention(c: Checker, value: unknown): void {
+    if (value === undefined || value === null || containsUnknown(value)) return;
+    if (typeof value !== "object" || Array.isArray(value)) {
+        c.fail("retention", `retention must be an object like { keep: 2, minAge: "7d", launchedWithin: "14d" }, not ${JSON.stringify(value)}`);
+        return;
+    }
+    const r = value as Record<string, unknown>;
+    if (r.keep !== undefined && (typeof r.keep !== "number" || !Number.isInteger(r.keep) || r.keep < 0)) {
+        c.fail("retention.keep", `retention.keep must be a whole number of retired generations to keep, 0 or more, not ${JSON.stringify(r.keep)}`);
+    }
+    for (const key of ["minAge", "launchedWithin"]) {
+        if (r[key] !== undefined && parseDuration(r[key]) === undefined) {
+            c.fail(`retention.${key}`, `retention.${key} must be a duration like "90s", "30m", "12h", "7d" or "2w" (parts may combine: "1d12h"), not ${JSON.stringify(r[key])}`);
+        }
+    }
+    for (const key of Object.keys(r)) {
+        if (!["keep", "minAge", "launchedWithin"].includes(key)) c.fail(`retention.${key}`, `retention.${key} is not a retention setting; use keep, minAge or launchedWithin`);
+    }
+}
+
+/** SSM parameter names: letters, digits and _ . - /; a path starts with /; no aws/ssm prefix; at most 1011 characters and 15 levels. */
+function checkParameterName(c: Checker, property: string, value: unknown): void {
+    if (!c.string(property, value)) return;
+    const problems: string[] = [];
+    if (!/^[A-Za-z0-9_.\-/]+$/.test(value)) problems.push("use only letters, digits and _ . - /");
+    if (value.includes("/") && !value.startsWith("/")) problems.push("a name with a path must start with /");
+    if (/^\/?(aws|ssm)/i.test(value)) problems.push("names may not start with aws or ssm (reserved)");
+    if (value.length > 1011) problems.push(`it is ${value.length} characters long; the limit is 1011`);
+    if (value.split("/").filter(Boolean).length > 15) problems.push("at most 15 levels of hierarchy");
+    if (value.includes("//")) problems.push("empty path levels (//) are not allowed");
+    if (problems.length) c.fail(property, `${property}: "${value}" is not a valid SSM parameter name: ${problems.join("; ")} (e.g. "/golden-ami/web/latest")`);
 }

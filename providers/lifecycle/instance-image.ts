@@ -5,6 +5,7 @@
  * running again, or terminated: the end of a builder golden-ami launched).
  */
 import type { Image } from "@aws-sdk/client-ec2";
+import { LINEAGE_TAGS } from "../core/lineage";
 import { MARKER_TAGS } from "../core/naming";
 import {
     AFTER_IMAGE_VALUES,
@@ -170,7 +171,13 @@ export const instanceImageKind: ImageKind<InstanceImageInputs, InstanceImageOutp
     async make(inputs, imageTags, snapshotTags, step) {
         const { region, instanceId } = inputs;
         const waits = { onProgress: step.progress, clock: step.clock, timeScale: step.timeScale };
-        await requireImageableInstance(region, instanceId);
+        const instance = await requireImageableInstance(region, instanceId);
+        // Lineage: the AMI the builder was launched from (region/ami-id), on the image and its snapshots.
+        if (instance.ImageId) {
+            const source = { [LINEAGE_TAGS.source]: `${region}/${instance.ImageId}` };
+            imageTags = { ...imageTags, ...source };
+            snapshotTags = { ...snapshotTags, ...source };
+        }
         // Never image mid-customisation: first let the builder finish (when asked to).
         await waitForBuilder(region, instanceId, inputs.waitForBuilder ?? "none", {
             ...waits,

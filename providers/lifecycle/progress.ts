@@ -10,7 +10,7 @@
 import * as path from "path";
 import { ProgressFn } from "../core/context";
 
-type EngineLog = (urn: string, message: string) => void;
+type EngineLog = (urn: string, message: string, warning?: boolean) => void;
 
 let engineLog: EngineLog | null | undefined;
 
@@ -30,12 +30,12 @@ function connect(): EngineLog | null {
         const engrpc = require("@pulumi/pulumi/proto/engine_grpc_pb.js");
         const engproto = require("@pulumi/pulumi/proto/engine_pb.js");
         const client = new engrpc.EngineClient(address, grpc.credentials.createInsecure());
-        return (urn, message) => {
+        return (urn, message, warning) => {
             const req = new engproto.LogRequest();
-            req.setSeverity(engproto.LogSeverity.INFO);
+            req.setSeverity(warning ? engproto.LogSeverity.WARNING : engproto.LogSeverity.INFO);
             req.setMessage(message);
             req.setUrn(urn);
-            req.setEphemeral(true);
+            req.setEphemeral(!warning);
             client.log(req, () => undefined); // best effort: progress must never fail a build
         };
     } catch {
@@ -49,5 +49,16 @@ export function engineProgress(urn: string | undefined): ProgressFn {
     if (engineLog === undefined) engineLog = connect();
     const log = engineLog;
     if (log && urn) return (message) => log(urn, message);
+    return () => undefined;
+}
+
+/**
+ * A warning on the resource's row that stays in the diagnostics after the run (what golden-ami
+ * left on purpose and what to do about it); silent with no engine.
+ */
+export function engineWarning(urn: string | undefined): ProgressFn {
+    if (engineLog === undefined) engineLog = connect();
+    const log = engineLog;
+    if (log && urn) return (message) => log(urn, message, true);
     return () => undefined;
 }

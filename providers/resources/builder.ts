@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { BuilderReadiness } from "../core/options";
+import { awsProviderOf, explicitSettings, withoutAwsProvider } from "./aws-provider";
 import { ownUrn, providerShim } from "./shim";
 
 /** The builder's root EBS volume. */
@@ -100,6 +101,7 @@ export class Builder extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: BuilderArgs, opts?: pulumi.CustomResourceOptions) {
         shim ??= providerShim("Builder");
+        const aws = awsProviderOf(opts);
         super(
             shim,
             name,
@@ -107,9 +109,10 @@ export class Builder extends pulumi.dynamic.Resource {
                 ...args,
                 instanceId: undefined,
                 clientToken: undefined,
+                ...(aws ? { awsProvider: explicitSettings(name, aws) } : {}),
                 resourceUrn: ownUrn(name, "pulumi-nodejs:dynamic/golden-ami:Builder", opts?.parent),
             },
-            opts,
+            withoutAwsProvider(opts),
             "golden-ami",
             "Builder",
         );

@@ -4,8 +4,10 @@
  * every AMI has. Each subclass adds its own arguments and outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { OnDestroy, RetentionArgs, RetentionReport } from "../core/lineage";
 import { regionWarning } from "../core/region";
 import type { ImageBlockDeviceOutput } from "../ec2/images";
+import { awsProviderOf, explicitSettings, withoutAwsProvider } from "./aws-provider";
 import { DistributionInputs, distributionOutputSlots } from "./distribution-inputs";
 import { ownUrn, providerShim, ProviderKind } from "./shim";
 
@@ -51,6 +53,31 @@ export interface ImageResourceArgs extends DistributionInputs {
      * pulumi/pulumi#16175). The image is then updated, and deleted on destroy, like one golden-ami made.
      */
     adoptImageId?: pulumi.Input<string>;
+    /**
+     * Which retired generations stay when a rebuild replaces this image (the old one is retired:
+     * deprecated at once, left registered). `keep` (default 2): the newest retired generations
+     * kept; `minAge` ("7d"; default "0s"): any retired less than this ago is kept; `launchedWithin`
+     * ("14d" by default; "0s" turns it off): any an instance was launched from within this window
+     * is kept. An image still referenced (a live instance, a launch template's newest 10 versions,
+     * an SSM parameter: DescribeImageReferences) or under deregistration protection is never
+     * removed; `retentionReport` says why each kept one stays. The rest is deregistered with its
+     * snapshots. Runs on every `pulumi up` that creates or updates this resource. Updated in place.
+     */
+    retention?: pulumi.Input<RetentionArgs>;
+    /**
+     * What `pulumi destroy` does with the current generation: `"delete"` (default) removes it with
+     * every retired generation of the lineage in its region, snapshots included; `"retain"` keeps
+     * it (and its snapshots) and removes only the retired ones. Images under deregistration
+     * protection are always left, with a warning that says what to do.
+     */
+    onDestroy?: pulumi.Input<OnDestroy>;
+    /**
+     * Publish the AMI ID in this SSM parameter of the image's region (data type `aws:ec2:image`,
+     * e.g. `/golden-ami/web/latest`), set only once the image is available and distributed;
+     * each rebuild is a new version (the previous ID stays in the parameter's history). Launch
+     * templates read it with `resolve:ssm:<name>`. Destroy deletes it (if it still names this image).
+     */
+    ssmParameterName?: pulumi.Input<string>;
 }
 
 export abstract class ImageResource extends pulumi.dynamic.Resource {
@@ -92,6 +119,12 @@ export abstract class ImageResource extends pulumi.dynamic.Resource {
     declare public readonly deprecateAt: pulumi.Output<string | undefined>;
     /** Whether deregistration protection is on (live value). */
     declare public readonly deregistrationProtection: pulumi.Output<boolean | undefined>;
+    /** The lineage id: the same for every generation this resource makes (tag `golden-ami:lineage`). */
+    declare public readonly lineage: pulumi.Output<string | undefined>;
+    /** The generation of the current image in its lineage: 1, 2, 3, … (tag `golden-ami:generation`). */
+    declare public readonly generation: pulumi.Output<number | undefined>;
+    /** What the last retention run kept (with the reason) and removed. */
+    declare public readonly retentionReport: pulumi.Output<RetentionReport | undefined>;
 
     /**
      * @param props the subclass's own inputs and output slots (output-only properties must be
@@ -99,6 +132,8 @@ export abstract class ImageResource extends pulumi.dynamic.Resource {
      */
     protected constructor(kind: ProviderKind, name: string, args: ImageResourceArgs, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
         ImageResource.warnAbout(name, args, opts);
+        // An explicit aws provider (the resource's, or its parent's): golden-ami acts with its settings.
+        const aws = awsProviderOf(opts);
         super(
             shimFor(kind),
             name,
@@ -111,15 +146,22 @@ export abstract class ImageResource extends pulumi.dynamic.Resource {
                 architecture: undefined,
                 rootDeviceName: undefined,
                 blockDeviceMappings: undefined,
+                lineage: undefined,
+                generation: undefined,
+                retentionReport: undefined,
+                retention: args.retention,
+                onDestroy: args.onDestroy,
+                ssmParameterName: args.ssmParameterName,
                 name: args.name,
                 region: args.region,
                 tags: args.tags,
                 snapshotTags: args.snapshotTags,
                 ...distributionOutputSlots(args),
                 ...props,
+                ...(aws ? { awsProvider: explicitSettings(name, aws) } : {}),
                 resourceUrn: ownUrn(name, `pulumi-nodejs:dynamic/golden-ami:${kind}`, opts?.parent),
             },
-            opts,
+            withoutAwsProvider(opts),
             "golden-ami",
             kind,
         );

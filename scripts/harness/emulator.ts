@@ -237,16 +237,29 @@ export class Emulator {
         };
     }
 
-    /** An EC2Client pointed at the emulator, for set-up and assertions. */
-    ec2(region: string): ec2sdk.EC2Client {
-        let client = this.clients.get(region);
+    /**
+     * An EC2Client pointed at the emulator, for set-up and assertions; with `accountId`, one
+     * that acts in that account (moto's `x-moto-account-id` header, docs/multi_account.rst).
+     */
+    ec2(region: string, accountId?: string): ec2sdk.EC2Client {
+        const key = accountId ? `${region}/${accountId}` : region;
+        let client = this.clients.get(key);
         if (!client) {
             client = new ec2sdk.EC2Client({
                 region,
                 endpoint: this.endpoint,
                 credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
             });
-            this.clients.set(region, client);
+            if (accountId) {
+                client.middlewareStack.add(
+                    (next) => async (args) => {
+                        (args.request as { headers: Record<string, string> }).headers["x-moto-account-id"] = accountId;
+                        return next(args);
+                    },
+                    { step: "build", name: "motoAccountId" },
+                );
+            }
+            this.clients.set(key, client);
             for (const hook of Emulator.clientHooks) hook(client, this);
         }
         return client;
@@ -272,6 +285,16 @@ export class Emulator {
         return (await this.control("GET", "/_golden-ami/calls")) as { calls: EmulatorCall[]; images: Record<string, EmulatorImageEvent> };
     }
 
+    /**
+     * Every credential the emulator's STS has issued (AssumeRole, also inside a profile's
+     * role_arn or the SDK's credential providers), from moto's model dump: what the secrets scan
+     * looks for besides the environment's.
+     */
+    async issuedCredentials(): Promise<Array<{ accessKeyId: string; secretAccessKey: string; sessionToken: string }>> {
+        const data = (await this.control("GET", "/moto-api/data.json")) as { sts?: { AssumedRole?: Array<Record<string, string>> } };
+        return (data.sts?.AssumedRole ?? []).map((r) => ({ accessKeyId: r.access_key_id, secretAccessKey: r.secret_access_key, sessionToken: r.session_token }));
+    }
+
     async resetCalls(): Promise<void> {
         await this.control("POST", "/_golden-ami/calls/reset", {});
     }
@@ -286,8 +309,8 @@ export class Emulator {
      * the script (base64-encoded here); `volumeSizes` gives the instance exactly these EBS
      * volumes, in GiB: the first at the AMI's root device, the others at /dev/sdf, /dev/sdg, ...
      */
-    async launchInstance(region: string, options: { tags?: Record<string, string>; userData?: string; volumeSizes?: number[] } = {}): Promise<string> {
-        const client = this.ec2(region);
+    async launchInstance(region: string, options: { tags?: Record<string, string>; userData?: string; volumeSizes?: number[]; accountId?: string } = {}): Promise<string> {
+        const client = this.ec2(region, options.accountId);
         const images = await client.send(new ec2sdk.DescribeImagesCommand({
             Owners: ["amazon"],
             Filters: [{ Name: "name", Values: ["amzn2-ami-hvm-*"] }],

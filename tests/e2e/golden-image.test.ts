@@ -1,7 +1,8 @@
 // GoldenImage end to end: the repository's own program (index.ts) run by the real `pulumi`
 // CLI against the EC2 emulator — a build stack (existing instance → image → two copies,
 // shared), a regional stack reading it through a StackReference, the consumer helper, a
-// no-op re-run, a recipe change replaced create-before-delete, and a leak-free destroy.
+// no-op re-run, a recipe change replaced create-before-retire (the old generation stays
+// registered, deprecated), and a destroy that leaves no generation behind.
 //
 // The build stack captures an existing instance (existingInstanceId); golden-ami's own builder
 // is run end to end by tests/e2e/builder.test.ts.
@@ -29,6 +30,8 @@ interface GoldenOutputs {
     region: string;
     regionImageIds: Record<string, string>;
     snapshotIds: string[];
+    generation: number;
+    retention: Record<string, { kept: Array<{ imageId: string; generation: number; reason: string }>; removed: Array<{ imageId: string; generation: number }> }>;
 }
 
 describe("e2e: GoldenImage (build, regional and consumer stacks)", function () {
@@ -93,7 +96,8 @@ describe("e2e: GoldenImage (build, regional and consumer stacks)", function () {
         assert.equal(up.code, 0, up.stdout + up.stderr);
 
         built = (await build.outputs()) as unknown as GoldenOutputs;
-        assert.deepEqual(Object.keys(built).sort(), ["imageId", "imageName", "region", "regionImageIds", "snapshotIds"]);
+        assert.deepEqual(Object.keys(built).sort(), ["generation", "imageId", "imageName", "region", "regionImageIds", "retention", "snapshotIds"]);
+        assert.equal(built.generation, 1, "the first generation");
         assert.equal(built.region, BUILD_REGION);
         assert.match(built.imageId, /^ami-/);
         assert.match(built.imageName, new RegExp(`^${PROJECT}-[0-9a-f]{12}$`));
@@ -153,7 +157,7 @@ describe("e2e: GoldenImage (build, regional and consumer stacks)", function () {
         assert.deepEqual(out, { imageId: built.regionImageIds["us-west-2"], region: "us-west-2", imageName: built.imageName });
     });
 
-    it("a changed recipe replaces the image and its copies create-before-delete, and the regional stack follows", async () => {
+    it("a changed recipe replaces the image and its copies create-before-retire: the old ones stay registered, deprecated; the regional stack follows", async () => {
         const secondInstance = await emulator.launchInstance(BUILD_REGION);
         await build.setConfig({ "golden-ami:existingInstanceId": secondInstance });
         await emulator.resetCalls();
@@ -163,29 +167,37 @@ describe("e2e: GoldenImage (build, regional and consumer stacks)", function () {
 
         const rebuilt = (await build.outputs()) as unknown as GoldenOutputs;
         assert.notEqual(rebuilt.imageName, built.imageName, "a new recipe gets a new name");
+        assert.equal(rebuilt.generation, 2, "the second generation");
         const { calls, images: made } = await emulator.calls();
+        assert.equal(calls.filter((c) => c.action === "DeregisterImage").length, 0, "a rebuild deregisters nothing");
         for (const region of [BUILD_REGION, ...COPY_REGIONS]) {
             const oldId = built.regionImageIds[region];
             const newId = rebuilt.regionImageIds[region];
             assert.notEqual(newId, oldId, `a new image in ${region}`);
             const create = firstIndex(calls, region === BUILD_REGION ? "CreateImage" : "CopyImage", region);
-            const deregister = firstIndex(calls, "DeregisterImage", region);
-            assert.ok(create >= 0 && deregister >= 0, `${region}: ${JSON.stringify(calls.filter((c) => c.region === region).map((c) => c.action))}`);
-            assert.ok(create < deregister, `${region}: the new image is made before the old one is deregistered`);
-            // Both existed at once: the new image was available before the old one went away.
+            const retire = firstIndex(calls, "EnableImageDeprecation", region);
+            assert.ok(create >= 0 && retire >= 0, `${region}: ${JSON.stringify(calls.filter((c) => c.region === region).map((c) => c.action))}`);
             assert.ok(made[newId], `${newId} in the emulator's image log`);
-            assert.ok(made[newId].availableAt <= calls[deregister].at, `${region}: new image available before the old one's DeregisterImage`);
-            assert.equal((await images(region, [oldId])).length, 0, `${oldId} is gone from ${region}`);
+            assert.ok(made[newId].availableAt <= calls[retire].at, `${region}: new image available before the old one is retired`);
+            const [old] = await images(region, [oldId]);
+            assert.equal(old?.State, "available", `${oldId} stays registered in ${region}: consumers still launch from it`);
+            assert.ok(old?.DeprecationTime, `${oldId} is deprecated`);
+            assert.deepEqual(
+                rebuilt.retention[region]?.kept.map((k) => k.imageId),
+                [oldId],
+                `${region}: the retired generation is kept (retention.keep 2) and the output says so`,
+            );
             assert.equal((await images(region, [newId]))[0]?.State, "available");
         }
 
-        // The regional stack copies the new image on its next run (and deletes its old copy).
+        // The regional stack copies the new image on its next run and retires its old copy.
         const follow = await regional.up();
         assert.equal(follow.code, 0, follow.stdout + follow.stderr);
         const regionalNow = (await regional.outputs()) as unknown as GoldenOutputs;
         assert.notEqual(regionalNow.imageId, regionalOut.imageId);
         assert.equal(regionalNow.imageName, rebuilt.imageName);
-        assert.equal((await images(REGIONAL_REGION, [regionalOut.imageId])).length, 0, "the old regional copy is gone");
+        assert.equal(regionalNow.generation, 2);
+        assert.ok((await images(REGIONAL_REGION, [regionalOut.imageId]))[0]?.DeprecationTime, "the old regional copy is retired, not gone");
         built = rebuilt;
     });
 

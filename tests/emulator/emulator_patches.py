@@ -42,6 +42,8 @@ from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.ec2.responses.instances import InstanceResponse
 from moto.ec2.utils import random_ami_id, random_snapshot_id
 
+import ext_references
+import ext_ssm_image
 from emulator_state import STATE
 
 
@@ -958,3 +960,5 @@ def apply() -> None:
 
     __import__("ext_instances").apply()  # builders: ClientToken, user data that runs, status failures, shutting-down
     __import__("ext_copy_limits").apply()  # copy limits: wraps the copy_image replaced above
+    ext_references.apply()
+    ext_ssm_image.apply()

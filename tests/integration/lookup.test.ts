@@ -187,6 +187,20 @@ describe("integration: base image lookup (emulator)", function () {
             }
         });
 
+        it("acts with the stack's aws:* settings: aws:endpoints reach the emulator when the environment names no endpoint", async function () {
+            const endpoint = process.env.AWS_ENDPOINT_URL!;
+            delete process.env.AWS_ENDPOINT_URL;
+            try {
+                resetClients();
+                pulumi.runtime.setAllConfig({ "aws:region": REGION, "aws:endpoints": JSON.stringify([{ ssm: endpoint, ec2: endpoint }]) });
+                const image = await valueOf(baseImage({ ssmParameter: AL2023 }));
+                assert.match(image.imageId, /^ami-/);
+            } finally {
+                process.env.AWS_ENDPOINT_URL = endpoint;
+                resetClients();
+            }
+        });
+
         it("uses the aws:region stack configuration when no region is given", async function () {
             pulumi.runtime.setConfig("aws:region", REGION);
             const image = await valueOf(baseImage({ owners: ["amazon"], namePattern: "amzn2-ami-hvm-*", architecture: "x86_64" }));

@@ -57,7 +57,7 @@ export async function inventory(
     if (kinds.includes("launchPermissions")) result.launchPermissions = {};
     if (kinds.includes("volumePermissions")) result.volumePermissions = {};
     await each(regions, async (region) => {
-        const client = emulator.ec2(region);
+        const client = emulator.ec2(region, accountId === ACCOUNT_ID ? undefined : accountId);
         const images = await client.send(new DescribeImagesCommand({ Owners: ["self"] }));
         const live = (images.Images ?? []).filter((i) => i.State !== "deregistered");
         result.images[region] = (images.Images ?? []).map((i) => i.ImageId!).sort();
@@ -114,8 +114,8 @@ export async function inventory(
 }
 
 /** Images and snapshots present now that were not in `before`. */
-export async function leakedSince(emulator: Emulator, before: AccountInventory, regions: string[]): Promise<AccountInventory> {
-    const now = await inventory(emulator, regions);
+export async function leakedSince(emulator: Emulator, before: AccountInventory, regions: string[], accountId = ACCOUNT_ID): Promise<AccountInventory> {
+    const now = await inventory(emulator, regions, accountId);
     const diff: AccountInventory = { images: {}, snapshots: {} };
     for (const region of regions) {
         diff.images[region] = now.images[region].filter((id) => !(before.images[region] ?? []).includes(id));
@@ -156,11 +156,17 @@ export async function unexpected(before: AccountInventory, now: AccountInventory
         const description = now.snapshotDescriptions?.[id] ?? "";
         return [...expected.made].some((made) => made.startsWith("ami-") && new RegExp(`for (DestinationAmi )?${made} from`).test(description));
     };
-    const fresh = async (nowIds: string[] | undefined, beforeIds: string[] | undefined, isFixture: (id: string) => boolean = () => false) => {
+    // A snapshot of an image a live stack holds (a retired generation in a retention report, too) is held with it.
+    const ofManagedImage = async (id: string) => {
+        const image = /\b(ami-[0-9a-f]+)\b/.exec(now.snapshotDescriptions?.[id] ?? "")?.[1];
+        return image !== undefined && (now.images ? Object.values(now.images).some((ids) => ids.includes(image)) : false) && (await expected.managed(image));
+    };
+    const fresh = async (nowIds: string[] | undefined, beforeIds: string[] | undefined, isFixture: (id: string) => boolean = () => false, heldWith?: (id: string) => Promise<boolean>) => {
         const out: string[] = [];
         for (const id of nowIds ?? []) {
             if ((beforeIds ?? []).includes(id) || expected.made.has(id) || isFixture(id)) continue;
             if (await expected.managed(id)) continue;
+            if (heldWith && (await heldWith(id))) continue;
             out.push(id);
         }
         return out;
@@ -177,7 +183,7 @@ export async function unexpected(before: AccountInventory, now: AccountInventory
     };
     for (const region of Object.keys(now.images)) {
         diff.images[region] = await fresh(now.images[region], before.images[region]);
-        diff.snapshots[region] = await fresh(now.snapshots[region], before.snapshots[region], fixtureSnapshot);
+        diff.snapshots[region] = await fresh(now.snapshots[region], before.snapshots[region], fixtureSnapshot, ofManagedImage);
         diff.instances![region] = await fresh(now.instances?.[region], before.instances?.[region]);
         diff.parameters![region] = await fresh(now.parameters?.[region], before.parameters?.[region]);
         diff.launchPermissions![region] = await added(now.launchPermissions?.[region], before.launchPermissions?.[region]);

@@ -271,6 +271,9 @@ export class FakeEc2 {
         return [...this.images.values()].find((i) => i.region === region && i.name === name && !i.deregistered);
     }
 
+    /** What DescribeImageReferences answers: resources that reference an image (tests add them). */
+    readonly references: Array<{ region: string; ImageId: string; ResourceType: string; Arn: string }> = [];
+
     /** Answers one call of `action` in `region`, as EC2 would. */
     handle(region: string, action: string, input: Record<string, any>): unknown {
         const fault = this.faults.find((f) => f.action === action && f.times > 0 && (f.when?.(input, region) ?? true));
@@ -359,6 +362,11 @@ export class FakeEc2 {
                     };
                 }
                 if (JSON.stringify(input.Owners) !== JSON.stringify(["self"])) throw new Error(`the fake EC2 answers DescribeImages by name for Owners ["self"] only, not ${JSON.stringify(input.Owners)}`);
+                const byTag = tagFilters(input.Filters);
+                if (byTag) {
+                    const tagged = [...this.images.values()].filter((i) => i.region === region && !i.deregistered && byTag(i.tags));
+                    return { Images: tagged.map((i) => this.imageShape(i, i.states.at(-1)!)) };
+                }
                 if (this.hiddenByName > 0) {
                     this.hiddenByName--;
                     return { Images: [] };
@@ -372,6 +380,10 @@ export class FakeEc2 {
                     const answers = (input.SnapshotIds as string[]).map((id) => this.answerSnapshot(this.snapshot(region, id)));
                     return { Snapshots: this.reverseSnapshotAnswers ? answers.reverse() : answers };
                 }
+                const snapshotsByTag = tagFilters(input.Filters);
+                if (snapshotsByTag) {
+                    return { Snapshots: [...this.snapshots.values()].filter((s) => s.region === region && !s.deleted && snapshotsByTag(s.tags)).map((s) => this.answerSnapshot(s)) };
+                }
                 const filters = (input.Filters ?? []) as Array<{ Name: string; Values: string[] }>;
                 const unknown = filters.find((f) => f.Name !== "description");
                 if (unknown) throw new Error(`the fake EC2 does not filter snapshots by ${unknown.Name}`);
@@ -380,8 +392,17 @@ export class FakeEc2 {
                 return { Snapshots: found.map((s) => this.answerSnapshot(s)) };
             }
             case "DeregisterImage": {
-                this.image(region, input.ImageId).deregistered = true;
-                return { Return: true };
+                const image = this.image(region, input.ImageId);
+                if (image.deregistered) throw awsError("InvalidAMIID.Unavailable", `The image id '[${image.id}]' is no longer available`);
+                if (image.protection !== "disabled") throw awsError("OperationNotPermitted", `Image ${image.id} has deregistration protection enabled`);
+                image.deregistered = true;
+                if (!input.DeleteAssociatedSnapshots) return { Return: true };
+                for (const id of image.snapshotIds) this.snapshot(region, id).deleted = true;
+                return { Return: true, DeleteSnapshotResults: image.snapshotIds.map((SnapshotId) => ({ SnapshotId, ReturnCode: "success" })) };
+            }
+            case "DescribeImageReferences": {
+                const ids = input.ImageIds as string[];
+                return { ImageReferences: this.references.filter((r) => ids.includes(r.ImageId) && r.region === region).map(({ region: _r, ...r }) => r) };
             }
             case "DeleteSnapshot": {
                 this.snapshot(region, input.SnapshotId).deleted = true;
@@ -436,4 +457,11 @@ export class FakeEc2 {
         }
         throw new Error(`the fake EC2 does not know ${action}`);
     }
+}
+
+/** A matcher of tag:Key filters (every filter must match), or undefined when the filters name no tag. */
+function tagFilters(filters: Array<{ Name: string; Values: string[] }> | undefined): ((tags: Tags) => boolean) | undefined {
+    const byTag = (filters ?? []).filter((f) => f.Name.startsWith("tag:"));
+    if (byTag.length === 0) return undefined;
+    return (tags) => byTag.every((f) => f.Values.includes(tags[f.Name.slice(4)]));
 }

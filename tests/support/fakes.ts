@@ -6,9 +6,13 @@
 import * as assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
 import { Clock, ProgressFn } from "../../providers/core/context";
-import { ec2Client, resetClients } from "../../providers/ec2/client";
+import { ec2Client, resetClients, stsClient } from "../../providers/ec2/client";
+import { resetIdentities } from "../../providers/ec2/identity";
 import type { ProviderKind } from "../../providers/resources/shim";
 import { createProviders } from "../../providers/runtime";
+
+/** The account the stubbed STS says the credentials act as. */
+export const FAKE_ACCOUNT = "123456789012";
 
 /** Virtual time: sleep(ms) advances now() by ms and resolves at once. */
 export class FakeClock implements Clock {
@@ -57,8 +61,11 @@ export async function rejection(p: Promise<unknown>): Promise<Error> {
  */
 export function stubEc2(regions: string | string[], handler: Ec2Handler): { calls: RecordedCall[]; restore: () => void } {
     resetClients();
+    resetIdentities();
     const calls: RecordedCall[] = [];
     for (const region of typeof regions === "string" ? [regions] : regions) {
+        // Errors name who golden-ami acted as: STS answers with the fake account, never the network.
+        (stsClient(region) as unknown as { send: unknown }).send = async () => ({ Account: FAKE_ACCOUNT, Arn: `arn:aws:iam::${FAKE_ACCOUNT}:user/fake` });
         const client = ec2Client(region);
         (client as unknown as { send: unknown }).send = async (command: { constructor: { name: string }; input: Record<string, any> }) => {
             const action = command.constructor.name.replace(/Command$/, "");

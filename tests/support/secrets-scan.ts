@@ -28,6 +28,15 @@ export function needlesFor(env: NodeJS.ProcessEnv): Array<[string, string]> {
     return needles;
 }
 
+/** Needles for credentials issued while the stack ran (the emulator's STS: assumed roles' keys and session tokens). */
+export function issuedNeedles(issued: Array<{ accessKeyId: string; secretAccessKey: string; sessionToken: string }>): Array<[string, string]> {
+    return issued.flatMap((c, i): Array<[string, string]> => [
+        [`issued access key ${i + 1}`, c.accessKeyId],
+        [`issued secret key ${i + 1}`, c.secretAccessKey],
+        [`issued session token ${i + 1}`, c.sessionToken],
+    ]).filter(([, v]) => v && v.length >= MIN_CREDENTIAL_LENGTH);
+}
+
 /** The names of the needles `text` contains, each as "<name> in <where>". */
 export function scanText(text: string, needles: Array<[string, string]>, where: string): string[] {
     return needles.filter(([, value]) => text.includes(value)).map(([name]) => `${name} in ${where}`);
@@ -41,8 +50,8 @@ function filesUnder(dir: string): string[] {
 }
 
 /** Scans a stack's exported state (`exported`, or exported now) and its backend files; returns the hits (empty when clean). */
-export async function scanStack(stack: PulumiStack, exported?: RunResult): Promise<string[]> {
-    const needles = needlesFor(stack.env);
+export async function scanStack(stack: PulumiStack, exported?: RunResult, extra: Array<[string, string]> = []): Promise<string[]> {
+    const needles = [...needlesFor(stack.env), ...extra];
     exported ??= await stack.run(["stack", "export", "--show-secrets"]);
     if (exported.code !== 0) throw new Error(`pulumi stack export failed: ${exported.stderr}`);
     const hits = scanText(exported.stdout, needles, `stack ${stack.name} export`);

@@ -96,7 +96,7 @@ const ROWS: BadInput[] = [
     { route: "InstanceImage", what: "empty tag key", input: { tags: { "": "x" } }, property: "tags", says: "1-128 characters" },
     { route: "InstanceImage", what: "tag value of 257 characters", input: { tags: { team: "v".repeat(257) } }, property: "tags", says: "at most 256 characters" },
     { route: "InstanceImage", what: "tags as a list", input: { tags: ["team=platform"] }, property: "tags", says: "must be a map" },
-    { route: "InstanceImage", what: "49 tags", input: { tags: Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`k${i}`, "v"])) }, property: "tags", says: "at most 48" },
+    { route: "InstanceImage", what: "43 tags", input: { tags: Object.fromEntries(Array.from({ length: 43 }, (_, i) => [`k${i}`, "v"])) }, property: "tags", says: "at most 42" },
 
     // --- distribution (shared by InstanceImage and ImageCopy): share targets, deprecation ----
     { route: "InstanceImage", what: "account ID of 11 digits", input: { launchAccounts: ["12345678901"] }, property: "launchAccounts", says: "is not a 12-digit AWS account ID" },

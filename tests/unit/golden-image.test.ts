@@ -460,7 +460,8 @@ describe("unit: the top-level program (index.ts) in each mode (Pulumi mocks)", f
             },
         });
         const out = await resolved(runProgram());
-        assert.deepEqual(Object.keys(out).sort(), ["imageId", "imageName", "region", "regionImageIds", "snapshotIds"]);
+        assert.deepEqual(Object.keys(out).sort(), ["generation", "imageId", "imageName", "region", "regionImageIds", "retention", "snapshotIds"]);
+        assert.deepEqual(Object.keys(out.retention as object).sort(), ["eu-west-1", "us-east-1", "us-west-2"], "a retention report per region");
         const [image] = ofType(registered, INSTANCE_TYPE);
         assert.equal(out.imageId, image.id);
         assert.equal(out.region, BUILD_REGION);
@@ -502,6 +503,8 @@ describe("unit: the top-level program (index.ts) in each mode (Pulumi mocks)", f
             region: "eu-central-1",
             regionImageIds: { "eu-central-1": copy.id },
             snapshotIds: copy.state.snapshotIds,
+            generation: copy.state.generation,
+            retention: { "eu-central-1": copy.state.retentionReport },
         });
     });
 

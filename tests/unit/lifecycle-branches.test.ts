@@ -8,7 +8,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { GoldenAmiError } from "../../providers/core/errors";
 import { PartialCreateError } from "../../providers/lifecycle/partial";
 import { FakeEc2 } from "../support/fake-ec2";
-import { awsError, countByAction, FakeClock, inputsOf, rejection, testProviders } from "../support/fakes";
+import { awsError, countByAction, FAKE_ACCOUNT, FakeClock, inputsOf, rejection, testProviders } from "../support/fakes";
 import * as copy from "./image-copy/fixture";
 import { EARLIER_IMAGE, INSTANCE, inputsWith, MARKERS, NAME, NEW_IMAGE, OTHER_INSTANCE, REGION, URN, world } from "./instance-image/fixture";
 
@@ -60,7 +60,11 @@ describe("image lifecycle branches (InstanceImage)", function () {
             const err = await rejection(provider.create(inputsWith({ adoptImageId: EARLIER_IMAGE })));
             assert.ok(err instanceof GoldenAmiError, String(err));
             assert.equal(err.code, "InvalidAMIID.NotFound");
-            assert.equal(err.message, `golden-ami: adoptImageId ${EARLIER_IMAGE} does not exist in ${REGION}. What to do: check the ID and the region.`);
+            assert.equal(
+                err.message,
+                `golden-ami: adoptImageId ${EARLIER_IMAGE} does not exist in ${REGION}. What to do: check the ID and the region.` +
+                    ` (golden-ami acted as account ${FAKE_ACCOUNT} (arn:aws:iam::${FAKE_ACCOUNT}:user/fake) in ${REGION}.)`,
+            );
             const counts = countByAction(ec2.calls);
             assert.equal(counts.CreateImage, undefined);
             assert.equal(counts.StopInstances, undefined);

@@ -10,7 +10,7 @@ import { PartialCreateError } from "../../../providers/lifecycle/partial";
 import { providerShim } from "../../../providers/resources/shim";
 import { FakeCall, FakeEc2, fromTags, Tags } from "../../support/fake-ec2";
 import { awsError, countByAction, inputsOf, rejection } from "../../support/fakes";
-import { A, B, copyEc2, inputsWith, KEY_ARN, MARKERS, NAME, REGION, SOURCE, SOURCE_IMAGE, SOURCE_NAME, SOURCE_REGION, URN, withoutProvider, world } from "./fixture";
+import { A, B, copyEc2, inputsWith, KEY_ARN, MARKERS, NAME, REGION, SOURCE, SOURCE_IMAGE, SOURCE_NAME, SOURCE_REGION, URN, withoutProvider, world, LINEAGE, withoutLineage } from "./fixture";
 
 let provider: pulumi.dynamic.ResourceProvider;
 const UNKNOWN = pulumi.runtime.unknownValue;
@@ -51,8 +51,12 @@ describe("ImageCopy provider", function () {
             assert.match(ClientToken, /^golden-ami-[0-9a-f]{40}$/);
             assert.ok(ClientToken.length <= 64);
             const spec = (type: string) => fromTags(copy.TagSpecifications.find((s: { ResourceType: string }) => s.ResourceType === type)?.Tags);
-            assert.deepEqual(spec("image"), { team: "platform", ...MARKERS });
-            assert.deepEqual(spec("snapshot"), { backup: "daily", ...MARKERS });
+            assert.deepEqual(withoutLineage(spec("image")), { team: "platform", ...MARKERS });
+            assert.deepEqual(withoutLineage(spec("snapshot")), { backup: "daily", ...MARKERS });
+            for (const type of ["image", "snapshot"]) {
+                assert.equal(spec(type)["golden-ami:generation"], "1", "the first generation of its lineage");
+                assert.equal(spec(type)["golden-ami:lineage"], LINEAGE);
+            }
 
             const image = ec2.copies()[0];
             assert.equal(id, image.id);

@@ -6,6 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { FakeCall, FakeEc2 } from "../../support/fake-ec2";
 import { FakeClock, testProviders } from "../../support/fakes";
+import { LINEAGE_TAGS, lineageId } from "../../../providers/core/lineage";
 
 export const SOURCE_REGION = "us-east-1";
 export const REGION = "eu-west-1";
@@ -69,3 +70,12 @@ export const withoutProvider = (outs: Record<string, unknown>) => {
     const { __provider, ...rest } = outs;
     return rest;
 };
+
+/** The lineage id of the resource of URN. */
+export const LINEAGE = lineageId(URN, "");
+
+/** Tags without the lineage tags (those are asserted on their own: generation, lineage). */
+export function withoutLineage(tags: Record<string, string>): Record<string, string> {
+    const keys = new Set<string>([LINEAGE_TAGS.lineage, LINEAGE_TAGS.generation, LINEAGE_TAGS.recipe, LINEAGE_TAGS.builtAt, LINEAGE_TAGS.retiredAt]);
+    return Object.fromEntries(Object.entries(tags).filter(([k]) => !keys.has(k)));
+}

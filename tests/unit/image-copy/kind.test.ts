@@ -9,7 +9,7 @@ import { GoldenAmiError } from "../../../providers/core/errors";
 import { setConfiguredRegion } from "../../../providers/core/region";
 import { PartialCreateError } from "../../../providers/lifecycle/partial";
 import { FakeCall, FakeEc2 } from "../../support/fake-ec2";
-import { awsError, countByAction, FakeClock, rejection, testProviders } from "../../support/fakes";
+import { awsError, countByAction, FAKE_ACCOUNT, FakeClock, rejection, testProviders } from "../../support/fakes";
 import { inputsWith, KEY_ARN, NAME, REGION, SOURCE, SOURCE_NAME, SOURCE_REGION, URN, world } from "./fixture";
 
 const UNKNOWN = pulumi.runtime.unknownValue;
@@ -163,7 +163,11 @@ describe("ImageCopy kind", function () {
             ec2.images.get(SOURCE)!.deregistered = true;
             const err = await rejection(provider.update!(id, outs, inputsWith({ copyImageTags: true }) as never));
             assert.equal((err as GoldenAmiError).code, "InvalidAMIID.NotFound");
-            assert.equal(err.message, `golden-ami: copyImageTags: the source image ${SOURCE} no longer exists in ${SOURCE_REGION}, so its tags cannot be copied. What to do: set copyImageTags to false.`);
+            assert.equal(
+                err.message,
+                `golden-ami: copyImageTags: the source image ${SOURCE} no longer exists in ${SOURCE_REGION}, so its tags cannot be copied. What to do: set copyImageTags to false.` +
+                    ` (golden-ami acted as account ${FAKE_ACCOUNT} (arn:aws:iam::${FAKE_ACCOUNT}:user/fake) in eu-west-1.)`,
+            );
         });
 
         it("copied tags are the source's at copy time: an unrelated update does not copy them again", async function () {

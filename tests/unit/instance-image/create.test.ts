@@ -8,7 +8,7 @@ import { InstanceImageOutputs } from "../../../providers/lifecycle/instance-imag
 import { PartialCreateError } from "../../../providers/lifecycle/partial";
 import { DEVICES, FakeCall, FakeEc2, FakeInstance, fromTags, Tags } from "../../support/fake-ec2";
 import { actions, awsError, countByAction, FakeClock, inputsOf, rejection } from "../../support/fakes";
-import { EARLIER_IMAGE, INSTANCE, inputsWith, MANAGED_BY, MARKERS, NAME, NEW_IMAGE, offlineProvider, OTHER_INSTANCE, REGION, SOURCE_INSTANCE, URN, world } from "./fixture";
+import { EARLIER_IMAGE, INSTANCE, inputsWith, MANAGED_BY, MARKERS, NAME, NEW_IMAGE, offlineProvider, OTHER_INSTANCE, REGION, SOURCE_INSTANCE, URN, world, LINEAGE, withoutLineage } from "./fixture";
 
 let provider: pulumi.dynamic.ResourceProvider;
 
@@ -52,8 +52,13 @@ describe("InstanceImage provider", function () {
             assert.equal(create.Name, NAME);
             assert.equal(create.NoReboot, false);
             const tagSpec = (type: string) => fromTags(create.TagSpecifications.find((s: { ResourceType: string }) => s.ResourceType === type)?.Tags);
-            assert.deepEqual(tagSpec("image"), { team: "platform", ...MARKERS });
-            assert.deepEqual(tagSpec("snapshot"), { backup: "daily", ...MARKERS });
+            assert.deepEqual(withoutLineage(tagSpec("image")), { team: "platform", ...MARKERS });
+            assert.deepEqual(withoutLineage(tagSpec("snapshot")), { backup: "daily", ...MARKERS });
+            for (const type of ["image", "snapshot"]) {
+                assert.equal(tagSpec(type)["golden-ami:generation"], "1", "the first generation of its lineage");
+                assert.equal(tagSpec(type)["golden-ami:lineage"], LINEAGE);
+                assert.match(tagSpec(type)["golden-ami:recipe-hash"], /^[0-9a-f]{16}$/);
+            }
 
             // It waited for the image (pending → available) and every snapshot (rising progress → completed).
             const image = ec2.images.get(NEW_IMAGE)!;
@@ -166,7 +171,9 @@ describe("InstanceImage provider", function () {
         });
 
         it("RequestLimitExceeded during the wait is retried", async function () {
-            ec2.fail("DescribeSnapshots", awsError("RequestLimitExceeded", "Request limit exceeded.", 503), 3);
+            // The wait's looks (by ID or description), not the lineage lookup by tag before CreateImage.
+            const waitLook = (input: Record<string, any>) => !(input.Filters ?? []).some((f: { Name: string }) => f.Name.startsWith("tag:"));
+            ec2.fail("DescribeSnapshots", awsError("RequestLimitExceeded", "Request limit exceeded.", 503), 3, waitLook);
             ec2.fail("DescribeInstances", awsError("RequestLimitExceeded", "Request limit exceeded.", 503), 1, () => builder.states[0] === "stopping");
             const { outs } = await provider.create(inputsWith());
             assert.deepEqual(ec2.faults.map((f) => f.times), [0, 0]);

@@ -6,6 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { FakeCall, FakeEc2, FakeInstance } from "../../support/fake-ec2";
 import { FakeClock, testProviders } from "../../support/fakes";
+import { LINEAGE_TAGS, lineageId } from "../../../providers/core/lineage";
 
 export const REGION = "us-east-1";
 export const INSTANCE = "i-0123456789abcdef0";
@@ -57,3 +58,12 @@ export function world(): World {
 
 /** The provider acting on a world with no EC2 (check and diff). */
 export const offlineProvider = () => testProviders(new FakeClock()).InstanceImage;
+
+/** The lineage id of the image of inputsWith() (no URN: its region and name). */
+export const LINEAGE = lineageId(undefined, `${REGION}/${NAME}`);
+
+/** Tags without the lineage tags (those are asserted on their own: generation, lineage). */
+export function withoutLineage(tags: Record<string, string>): Record<string, string> {
+    const keys = new Set<string>([LINEAGE_TAGS.lineage, LINEAGE_TAGS.generation, LINEAGE_TAGS.recipe, LINEAGE_TAGS.builtAt, LINEAGE_TAGS.retiredAt]);
+    return Object.fromEntries(Object.entries(tags).filter(([k]) => !keys.has(k)));
+}
