@@ -25,12 +25,13 @@ for arg in "$@"; do
 done
 if [ -z "$spec_given" ]; then
   # Every file, the slowest first: mocha --parallel hands files to workers in this order, so
-  # the 4-minute long-wait test starts at once and the short files fill in around the long ones.
+  # the longest e2e files (4–7 minutes each when the machine is shared) start at once and the short files fill in around the long ones.
   # (Files not named here come after, tier by tier; each file starts its own emulator and
   # backend, so any order is correct, only slower.)
   # (Order from a measured --parallel run, slowest first: see the "slowest files" line it prints.)
-  slowest=(tests/e2e/long-wait.test.ts tests/e2e/faults.test.ts tests/e2e/image-copy.test.ts tests/e2e/demo.test.ts
-           tests/e2e/recovery.test.ts tests/e2e/golden-image.test.ts tests/e2e/instance-image.test.ts tests/e2e/secrets.test.ts)
+  slowest=(tests/e2e/faults.test.ts tests/e2e/long-wait.test.ts tests/e2e/recovery.test.ts tests/e2e/instance-image.test.ts
+           tests/e2e/builder.test.ts tests/e2e/image-copy.test.ts tests/e2e/golden-image.test.ts tests/e2e/aws-settings.test.ts
+           tests/e2e/demo.test.ts tests/e2e/readme-aws.test.ts tests/e2e/generations.test.ts tests/e2e/verify.test.ts tests/e2e/secrets.test.ts)
   shopt -s nullglob globstar
   files=()
   for f in "${slowest[@]}" tests/e2e/**/*.test.ts tests/integration/**/*.test.ts tests/emulator/**/*.test.ts tests/unit/**/*.test.ts tests/**/*.test.ts; do
