@@ -43,9 +43,12 @@ describe("copyImage (providers/ec2/copy-image.ts)", function () {
     it("gives up after five stale ClientToken answers, naming every stale image", async function () {
         const stub = copyStub((id) => ({ Images: [{ ImageId: id, State: "deregistered" }] }));
         restore = stub.restore;
-        const err = await rejection(copyImage(REGION, COPY, { clock: new FakeClock() }));
+        const clock = new FakeClock();
+        const start = clock.now();
+        const err = await rejection(copyImage(REGION, COPY, { clock }));
         const copies = inputsOf(stub.calls, "CopyImage");
         assert.equal(copies.length, 5, "five tokens tried, not a sixth");
+        assert.ok(clock.now() - start < 5_000, `a deregistered answer is stale at once, without waiting out the grace (${clock.now() - start} ms)`);
         assert.ok(err instanceof GoldenAmiError);
         assert.equal((err as GoldenAmiError).code, "StaleClientToken");
         const ids = [1, 2, 3, 4, 5].map((n) => `ami-0copy${String(n).padStart(12, "0")}`);
@@ -102,5 +105,25 @@ describe("copyImage (providers/ec2/copy-image.ts)", function () {
         const err = await rejection(copyImage(REGION, COPY, { clock: new FakeClock() }));
         assert.equal(err, denied);
         assert.equal(inputsOf(stub.calls, "CopyImage").length, 1, "no second token for an error that says nothing of the copy");
+    });
+
+    it("a throttled CopyImage is retried without saying it waits for a copy slot", async function () {
+        let throttled = false;
+        const stub = stubEc2(REGION, (action, input) => {
+            if (action === "CopyImage") {
+                if (!throttled) {
+                    throttled = true;
+                    throw awsError("RequestLimitExceeded", "Request limit exceeded.");
+                }
+                return { ImageId: "ami-0copy000000000001" };
+            }
+            if (action === "DescribeImages") return { Images: [{ ImageId: input.ImageIds[0], State: "available" }] };
+            throw new Error(`unexpected ${action}`);
+        });
+        restore = stub.restore;
+        const lines: string[] = [];
+        assert.equal(await copyImage(REGION, COPY, { clock: new FakeClock(), progress: (m) => lines.push(m), random: () => 0.5 }), "ami-0copy000000000001");
+        assert.equal(inputsOf(stub.calls, "CopyImage").length, 2);
+        assert.deepEqual(lines.filter((l) => l.includes("copy slot")), []);
     });
 });
