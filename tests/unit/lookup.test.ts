@@ -87,7 +87,7 @@ describe("lookupBaseImage (providers/ec2/lookup.ts)", function () {
             assert.match(err.message, new RegExp(`^golden-ami: resolving SSM parameter ${PARAM} in ${REGION} failed: ParameterNotFound: Parameter not found\\.`));
         });
 
-        for (const [what, answer, shown] of [["not an AMI ID", { Parameter: { Value: "ami-xyz" } }, '"ami-xyz"'], ["no value", {}, '""']] as const) {
+        for (const [what, answer, shown] of [["not an AMI ID", { Parameter: { Value: "ami-xyz" } }, '"ami-xyz"'], ["no parameter", {}, '""'], ["a parameter without a value", { Parameter: { Name: PARAM } }, '""']] as const) {
             it(`a parameter holding ${what}: NotAnImageParameter`, async function () {
                 const s = stub({ ssm: answer });
                 restore = s.ec2.restore;
@@ -188,6 +188,9 @@ describe("lookupBaseImage (providers/ec2/lookup.ts)", function () {
             const undated = [{ ImageId: "ami-00000000000000001" }, { ImageId: "ami-00000000000000003" }, { ImageId: "ami-00000000000000002" }];
             restore = stub({ pages: [undated] }).ec2.restore;
             assert.equal((await lookupBaseImage(q)).imageId, "ami-00000000000000003", "undated images tie too");
+            const named = [{ ImageId: "ami-00000000000000009", CreationDate: at }, { ImageId: "ami-00000000000000001", CreationDate: at, Name: "Amazon" }];
+            restore = stub({ pages: [named] }).ec2.restore;
+            assert.equal((await lookupBaseImage(q)).imageId, "ami-00000000000000001", "any name is greater than none");
         });
 
         it("nothing found: NoMatchingImage with the query, and the deprecated hint only when they were excluded", async function () {
