@@ -64,6 +64,15 @@ describe("distribution: what a failing step says", function () {
         assert.equal(s.calls.length, 0);
     });
 
+    it("nothing changed, public or not: no call at all", async function () {
+        for (const same of [{}, all, { public: true }]) {
+            const s = stub();
+            restore = s.restore;
+            await applyDistribution(REGION, IMAGE, [SNAP], same, same);
+            assert.deepEqual(s.calls, [], JSON.stringify(same));
+        }
+    });
+
     it("everything at once makes the calls in order: removals, snapshots, launch, public last", async function () {
         const s = stub();
         restore = s.restore;
