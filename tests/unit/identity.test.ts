@@ -72,7 +72,8 @@ describe("identity (providers/ec2/identity.ts)", function () {
     });
 
     it("STS failing: AccountCheckFailed naming the list, the region and the error; nothing changed", async function () {
-        for (const [settings, list] of [[{ allowedAccountIds: [FAKE_ACCOUNT] }, "allowedAccountIds"], [{ forbiddenAccountIds: [FAKE_ACCOUNT] }, "forbiddenAccountIds"]] as const) {
+        const cases: Array<[AwsSettings, string]> = [[{ allowedAccountIds: [FAKE_ACCOUNT] }, "allowedAccountIds"], [{ forbiddenAccountIds: [FAKE_ACCOUNT] }, "forbiddenAccountIds"]];
+        for (const [settings, list] of cases) {
             const s = sts(settings);
             restore = s.restore;
             s.state.failing = awsError("ExpiredToken", "The security token included in the request is expired");
