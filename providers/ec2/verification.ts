@@ -5,13 +5,17 @@
  *
  * The test instance is launched with a ClientToken derived from the image and the settings, so
  * a run killed mid-test finds the same instance on the next `pulumi up`, and it is terminated
- * whatever the outcome: a test instance never outlives the `up` that judges it.
+ * whatever the outcome: a test instance never outlives the `up` that judges it. A killed run's
+ * test instance that the token does not find (the verify settings changed before the re-run) is
+ * found by golden-ami's tags (the image it verifies) and terminated too.
  */
-import { GoldenAmiError } from "../core/errors";
+import { DescribeInstancesCommand, Instance } from "@aws-sdk/client-ec2";
+import { explainAwsError, GoldenAmiError } from "../core/errors";
 import { builderClientToken, MANAGED_BY_VALUE, MARKER_TAGS } from "../core/naming";
 import { DEFAULT_BUILDER_INSTANCE_TYPE, DEFAULT_STOP_TIMEOUT_MINUTES, DEFAULT_VERIFY_TIMEOUT_MINUTES, SUCCESS_MARKER, VerifySettings } from "../core/options";
 import { launchBuilder } from "./builder-instance";
-import { InstanceWaitOptions, terminateInstance } from "./instances";
+import { ec2Client } from "./client";
+import { InstanceWaitOptions, isEnded, terminateInstance } from "./instances";
 import { BuilderFailedError, consoleTail, waitForBuilder } from "./readiness";
 import { minutes } from "./waiter";
 
@@ -20,6 +24,23 @@ export class VerificationFailedError extends GoldenAmiError {
     constructor(message: string) {
         super(message, "VerificationFailed");
         this.name = "VerificationFailedError";
+    }
+}
+
+/** golden-ami's test instances of image `imageId` that are not terminated (any run's, any settings). */
+async function liveTestInstances(region: string, imageId: string): Promise<Instance[]> {
+    try {
+        const out = await ec2Client(region).send(
+            new DescribeInstancesCommand({
+                Filters: [
+                    { Name: `tag:${MARKER_TAGS.verifies}`, Values: [imageId] },
+                    { Name: `tag:${MARKER_TAGS.managedBy}`, Values: [MANAGED_BY_VALUE] },
+                ],
+            }),
+        );
+        return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => !isEnded(i));
+    } catch (err) {
+        throw explainAwsError(err, `looking for test instances of image ${imageId} in ${region}`);
     }
 }
 
@@ -50,6 +71,11 @@ export async function verifyImage(
     );
     const id = instance.InstanceId!;
     try {
+        // An earlier run's test instance with other settings (another token) is not this test's: end it.
+        for (const stale of (await liveTestInstances(region, imageId)).filter((i) => i.InstanceId !== id)) {
+            progress(`terminating test instance ${stale.InstanceId} of an earlier run`);
+            await terminateInstance(region, stale.InstanceId!, { ...waits, timeoutMs: minutes(DEFAULT_STOP_TIMEOUT_MINUTES) });
+        }
         progress(`verifying image ${imageId} with test instance ${id}`);
         const judge = settings.userData !== undefined ? "stopped" : "status-ok";
         try {

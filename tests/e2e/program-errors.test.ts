@@ -1,6 +1,8 @@
 // golden-ami's own program (index.ts) refuses bad configuration the way a Pulumi user expects:
 // one error diagnostic whose message names the key, the value and the fix, with no stack
 // trace, no "unhandled exception" and no terminal colour codes (`pulumi preview`, real CLI).
+// Also the builder's and the verification gate's bad input (issue 13): refused at preview, the
+// message naming the field (the unit tier, tests/unit/bad-input.test.ts, covers each check).
 import * as assert from "node:assert/strict";
 import { PulumiStack, REPO_ROOT, RunResult } from "../support/pulumi";
 
@@ -38,5 +40,22 @@ describe("e2e: golden-ami's program reports input errors as messages", function 
         const result = await preview({ "golden-ami:existingInstanceId": "i-0123456789abcdef0", "golden-ami:copyToRegions": '["us-east-1b"]' });
         assertMessageOnly(result);
         assert.match(result.stdout + result.stderr, /"us-east-1b" is an availability zone, not a region; use "us-east-1": AMIs are regional.*us-east-1 is the build region, which needs no copy/);
+    });
+
+    it("refuses a builder with no base image, a subnet ID of the wrong shape, and verify with no way to judge a pass, naming the field", async function () {
+        const builder = (b: Record<string, unknown>) => ({ "golden-ami:builder": JSON.stringify({ userData: "#!/bin/bash\nshutdown -h now\n", ...b }) });
+        const cases: Array<{ config: Record<string, string>; says: RegExp }> = [
+            { config: builder({}), says: /the builder needs a base image: set builder\.baseImageId \("ami-\.\.\."\) or builder\.baseImage/ },
+            { config: builder({ baseImageId: "ami-0123456789abcdef0", subnetId: "subnet-123456789" }), says: /builder\.subnetId "subnet-123456789" is not a subnet ID/ },
+            {
+                config: { "golden-ami:existingInstanceId": "i-0123456789abcdef0", "golden-ami:verify": JSON.stringify({ userData: "#!/bin/bash\ncurl -f localhost\n" }) },
+                says: /verify\.userData is a test script with no way to say it passed: it must print GOLDEN-AMI-OK/,
+            },
+        ];
+        const results = await Promise.all(cases.map((c) => preview(c.config)));
+        results.forEach((result, i) => {
+            assertMessageOnly(result);
+            assert.match(result.stdout + result.stderr, cases[i].says);
+        });
     });
 });

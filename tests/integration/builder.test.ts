@@ -6,6 +6,8 @@
 // the emulator's own records (instances, volumes, call log).
 import * as assert from "node:assert/strict";
 import { CreateImageCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeVolumesCommand, Instance } from "@aws-sdk/client-ec2";
+import { MANAGED_BY_VALUE, MARKER_TAGS, builderClientToken } from "../../providers/core/naming";
+import { launchBuilder } from "../../providers/ec2/builder-instance";
 import { verifyImage, VerificationFailedError } from "../../providers/ec2/verification";
 import { BuilderState } from "../../providers/lifecycle/builder";
 import { PartialCreateError } from "../../providers/lifecycle/partial";
@@ -126,5 +128,23 @@ describe("integration: Builder (emulator)", function () {
         } finally {
             await emulator.configure({ statusFailures: { [imageId]: null } });
         }
+    });
+
+    it("verifyImage ends a killed run's test instance of the same image that its token does not find (the verify settings changed)", async function () {
+        const source = await emulator.launchInstance(REGION);
+        const imageId = (await emulator.ec2(REGION).send(new CreateImageCommand({ InstanceId: source, Name: `verify-stale-${Date.now()}` }))).ImageId!;
+        // What a run killed mid-test leaves: a test instance of this image, launched with other settings' token.
+        const { instance: stale } = await launchBuilder(
+            REGION,
+            builderClientToken({ verifies: imageId, settings: { instanceType: "t3.small" } }),
+            { baseImageId: imageId, instanceType: "t3.small", rootVolume: { encrypted: true }, volumes: [], tags: { [MARKER_TAGS.managedBy]: MANAGED_BY_VALUE, [MARKER_TAGS.verifies]: imageId } },
+            () => undefined,
+        );
+        await verifyImage(REGION, imageId, "web", {}, {});
+        const out = await emulator.ec2(REGION).send(new DescribeInstancesCommand({ Filters: [{ Name: "tag:golden-ami:verifies", Values: [imageId] }] }));
+        const all = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+        assert.equal(all.length, 2, "the stale one and this run's");
+        assert.deepEqual(all.map((i) => i.State?.Name), ["terminated", "terminated"]);
+        assert.ok(all.some((i) => i.InstanceId === stale.InstanceId));
     });
 });
