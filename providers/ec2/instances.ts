@@ -71,46 +71,53 @@ export async function waitForInstanceState(
 }
 
 /**
- * Brings the instance to `stopped`: waits out `pending` (EC2 refuses to stop it then),
- * stops a running one, waits out `stopping`. Returns at once if it is already stopped.
+ * How an instance is brought to each resting state: the transient state to wait out first
+ * (EC2 refuses to stop a `pending` instance or start a `stopping` one), the state the call is
+ * made from, and the call.
  */
-export async function stopInstance(region: string, instanceId: string, options: InstanceWaitOptions): Promise<void> {
+const TRANSITIONS = {
+    stopped: {
+        waitOut: "pending", waitOutTo: "running", from: "running", verb: "stopping",
+        call: (region: string, instanceId: string) => ec2Client(region).send(new StopInstancesCommand({ InstanceIds: [instanceId] })),
+    },
+    running: {
+        waitOut: "stopping", waitOutTo: "stopped", from: "stopped", verb: "starting",
+        call: (region: string, instanceId: string) => ec2Client(region).send(new StartInstancesCommand({ InstanceIds: [instanceId] })),
+    },
+} as const;
+
+/**
+ * Brings the instance to `target`: waits out the transient state EC2 refuses the call in,
+ * makes the call, waits until the instance is there. Returns at once if it already is.
+ */
+async function bringInstanceTo(region: string, instanceId: string, target: keyof typeof TRANSITIONS, options: InstanceWaitOptions): Promise<void> {
+    const step = TRANSITIONS[target];
     const instance = await requireImageableInstance(region, instanceId);
     let state = instance.State?.Name;
-    if (state === "stopped") return;
-    if (state === "pending") {
-        await waitForInstanceState(region, instanceId, "running", options);
-        state = "running";
+    if (state === target) return;
+    if (state === step.waitOut) {
+        await waitForInstanceState(region, instanceId, step.waitOutTo, options);
+        state = step.waitOutTo;
     }
-    if (state === "running") {
-        options.onProgress?.(`stopping instance ${instanceId}`);
+    if (state === step.from) {
+        options.onProgress?.(`${step.verb} instance ${instanceId}`);
         try {
-            await ec2Client(region).send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
+            await step.call(region, instanceId);
         } catch (err) {
-            throw explainAwsError(err, `stopping instance ${instanceId} in ${region}`);
+            throw explainAwsError(err, `${step.verb} instance ${instanceId} in ${region}`);
         }
     }
-    await waitForInstanceState(region, instanceId, "stopped", options);
+    await waitForInstanceState(region, instanceId, target, options);
+}
+
+/** Brings the instance to `stopped` (see bringInstanceTo). */
+export function stopInstance(region: string, instanceId: string, options: InstanceWaitOptions): Promise<void> {
+    return bringInstanceTo(region, instanceId, "stopped", options);
 }
 
 /** Starts a stopped instance again and waits until it runs. */
-export async function startInstance(region: string, instanceId: string, options: InstanceWaitOptions): Promise<void> {
-    const instance = await requireImageableInstance(region, instanceId);
-    let state = instance.State?.Name;
-    if (state === "running") return;
-    if (state === "stopping") {
-        await waitForInstanceState(region, instanceId, "stopped", options);
-        state = "stopped";
-    }
-    if (state === "stopped") {
-        options.onProgress?.(`starting instance ${instanceId}`);
-        try {
-            await ec2Client(region).send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
-        } catch (err) {
-            throw explainAwsError(err, `starting instance ${instanceId} in ${region}`);
-        }
-    }
-    await waitForInstanceState(region, instanceId, "running", options);
+export function startInstance(region: string, instanceId: string, options: InstanceWaitOptions): Promise<void> {
+    return bringInstanceTo(region, instanceId, "running", options);
 }
 
 /** True for an instance that is gone or going (terminated, shutting-down, or no longer described). */
