@@ -962,3 +962,4 @@ def apply() -> None:
     __import__("ext_copy_limits").apply()  # copy limits: wraps the copy_image replaced above
     ext_references.apply()
     ext_ssm_image.apply()
+    __import__("ext_launch_mappings").apply()  # RunInstances mappings merged with the AMI's

@@ -99,7 +99,8 @@ describe("emulator: builder readiness (self-stop, status checks)", function () {
     });
 
     it("failNext {kind: status}: the next instance's instance check ends impaired (system check ok); others are not affected", async function () {
-        await emulator.configure({ timing: { statusInitializing: 0.5 }, failNext: { kind: "status" } });
+        // A window long enough that the first look lands inside it on a loaded machine (0.5 s did not at load 15).
+        await emulator.configure({ timing: { statusInitializing: 4 }, failNext: { kind: "status" } });
         try {
             const impaired = await emulator.launchInstance(REGION);
             assert.equal((await status(client, impaired))?.InstanceStatus?.Status, "initializing");
