@@ -182,7 +182,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             extra = await this.kind.finish(inputs, ready.image!, step);
             let outs = await this.completeCreate(inputs, imageId, ready, made.adopted, extra, step);
             await this.publish(inputs, imageId, undefined, step);
-            outs = await this.retain(inputs, outs, step);
+            outs = await this.retain(inputs, outs, step, made.lineageEmpty);
             this.reportDone(outs, step);
             return { id: imageId, outs: { ...outs, complete: true } };
         } catch (err) {
@@ -317,8 +317,10 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
     }
 
     /** Retires the older generations of the lineage and applies retention; the report goes into the outputs. */
-    private async retain(inputs: I, outs: S, step: StepContext): Promise<S> {
+    /** Retires the older generations and applies retention; nothing to look at when the lineage was empty before this one. */
+    private async retain(inputs: I, outs: S, step: StepContext, lineageEmpty = false): Promise<S> {
         if (outs.generation === undefined) return outs;
+        if (lineageEmpty) return clean({ ...outs, retentionReport: { kept: [], removed: [] } });
         const report = await retireAndRetain({ ...inputs }, { imageId: outs.imageId, generation: outs.generation, snapshotIds: outs.snapshotIds }, step.clock, step.progress);
         return clean({ ...outs, retentionReport: report });
     }
@@ -342,7 +344,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
      * The image this resource stands for: the one the user handed over (adoptImageId), one
      * found by name that an earlier, interrupted run made (adopted), or a new one.
      */
-    private async findOrMake(inputs: I, step: StepContext): Promise<{ imageId: string; adopted: boolean; release?: Release; generation?: number }> {
+    private async findOrMake(inputs: I, step: StepContext): Promise<{ imageId: string; adopted: boolean; release?: Release; generation?: number; lineageEmpty?: boolean }> {
         const { region, name } = inputs;
         if (inputs.adoptImageId !== undefined) {
             if (!(await describeImage(region, inputs.adoptImageId))) {
@@ -362,9 +364,10 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         // Held until the image is ready (create releases it); given back at once if nothing is made.
         const release = await this.kind.reserve?.(inputs, step);
         try {
-            const markers = { ...this.markers(inputs), ...(await nextGenerationTags(inputs, this.kind.identity(inputs))) };
+            const next = await nextGenerationTags(inputs, this.kind.identity(inputs));
+            const markers = { ...this.markers(inputs), ...next.tags };
             const imageId = await this.kind.make(inputs, { ...inputs.tags, ...markers }, { ...inputs.snapshotTags, ...markers }, step);
-            return { imageId, adopted: false, release, generation: Number(markers[LINEAGE_TAGS.generation]) };
+            return { imageId, adopted: false, release, generation: Number(markers[LINEAGE_TAGS.generation]), lineageEmpty: next.lineageEmpty };
         } catch (err) {
             release?.();
             if (awsErrorCode(err) === "InvalidAMIName.Duplicate") {

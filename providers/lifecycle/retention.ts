@@ -46,8 +46,11 @@ export function lineageOf(inputs: LineageInputs): string {
  * The lineage tags of the next generation (image and snapshots alike), set in the call that
  * makes it. Deterministic for a retried create (CopyImage's ClientToken covers them): the build
  * time is tagged once the image exists (`tagBuildTime`), from EC2's CreationDate.
+ * `lineageEmpty`: no image or snapshot of the lineage existed, so the new generation is its
+ * only one and retention after it has nothing to look at (one resource is one lineage, and
+ * the engine runs one operation on a resource at a time).
  */
-export async function nextGenerationTags(inputs: LineageInputs, identity: unknown): Promise<TagMap> {
+export async function nextGenerationTags(inputs: LineageInputs, identity: unknown): Promise<{ tags: TagMap; lineageEmpty: boolean }> {
     const lineage = lineageOf(inputs);
     const existing = await lineageImages(inputs.region, lineage);
     // A retried create whose first image is not visible by name yet, but is by tag: the same generation (and ClientToken).
@@ -58,9 +61,12 @@ export async function nextGenerationTags(inputs: LineageInputs, identity: unknow
         ? (generationOf(fromTagList(same.Tags)) ?? 1) - 1
         : Math.max(0, ...existing.map((i) => generationOf(fromTagList(i.Tags)) ?? 0), ...snapshots.map((s) => generationOf(fromTagList(s.Tags)) ?? 0));
     return {
-        [LINEAGE_TAGS.lineage]: lineage,
-        [LINEAGE_TAGS.generation]: String(newest + 1),
-        [LINEAGE_TAGS.recipe]: shortHash(identity, 16),
+        tags: {
+            [LINEAGE_TAGS.lineage]: lineage,
+            [LINEAGE_TAGS.generation]: String(newest + 1),
+            [LINEAGE_TAGS.recipe]: shortHash(identity, 16),
+        },
+        lineageEmpty: existing.length === 0 && snapshots.length === 0,
     };
 }
 

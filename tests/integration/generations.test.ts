@@ -60,6 +60,26 @@ describe("integration: generations, retirement and retention (emulator)", functi
 
     const deleted = (calls: Array<{ action: string; status: number }>) => calls.filter((c) => c.action === "DeregisterImage" && c.status === 200).length;
 
+    it("a first generation looks at no lineage after it is ready (it is the lineage's only image); the second still retires the first", async function () {
+        /** The calls after the create tagged the image with its build time: the post-ready steps. */
+        const afterBuildTime = async () => {
+            const { calls } = await emulator.calls();
+            const tagged = calls.findIndex((c) => c.action === "CreateTags" && c.status === 200);
+            assert.ok(tagged >= 0, "the build time was tagged");
+            return calls.slice(tagged + 1).map((c) => c.action);
+        };
+        await emulator.resetCalls();
+        const g1 = await build();
+        assert.deepEqual(await afterBuildTime(), [], "no retention look for generation 1");
+        assert.deepEqual(g1.retentionReport, { kept: [], removed: [] });
+        await emulator.resetCalls();
+        const g2 = await build();
+        const after = await afterBuildTime();
+        assert.ok(after.includes("DescribeImages") && after.includes("EnableImageDeprecation"), `generation 2 looks at its lineage and retires generation 1: ${after.join(", ")}`);
+        assert.ok((await image(g1.imageId))?.DeprecationTime, "generation 1 retired");
+        assert.equal(g2.generation, 2);
+    });
+
     it("rebuilds: generations 1-3 with lineage tags; older ones retired (deprecated, left registered); the replaced delete retires instead of deleting", async function () {
         const g1 = await build();
         const g2 = await build();
