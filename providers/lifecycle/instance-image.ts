@@ -185,14 +185,17 @@ export const instanceImageKind: ImageKind<InstanceImageInputs, InstanceImageOutp
         });
         if (inputs.stopBeforeImage) await stopInstance(region, instanceId, { ...waits, timeoutMs: minutes(inputs.stopTimeoutMinutes) });
         step.progress(`creating image ${inputs.name} from instance ${instanceId}`);
+        // The build time goes with the call that makes the image (no tagging after it, on the way to its copies).
+        // CreateImage has no ClientToken to keep equal: a retried create adopts the first image by name.
+        const builtAt: Record<string, string> = imageTags[LINEAGE_TAGS.lineage] !== undefined ? { [LINEAGE_TAGS.builtAt]: new Date(step.clock.now()).toISOString() } : {};
         return createImage(region, {
             instanceId,
             name: inputs.name,
             description: inputs.description,
             noReboot: !inputs.stopBeforeImage,
             blockDeviceMappings: inputs.blockDeviceMappings,
-            imageTags,
-            snapshotTags,
+            imageTags: { ...imageTags, ...builtAt },
+            snapshotTags: { ...snapshotTags, ...builtAt },
         });
     },
 

@@ -44,8 +44,9 @@ export function lineageOf(inputs: LineageInputs): string {
 
 /**
  * The lineage tags of the next generation (image and snapshots alike), set in the call that
- * makes it. Deterministic for a retried create (CopyImage's ClientToken covers them): the build
- * time is tagged once the image exists (`tagBuildTime`), from EC2's CreationDate.
+ * makes it. Deterministic for a retried create (CopyImage's ClientToken covers them): a copy's
+ * build time is tagged once it exists (`tagBuildTime`, from EC2's CreationDate); an image's goes
+ * with CreateImage (instance-image.ts).
  * `lineageEmpty`: no image or snapshot of the lineage existed, so the new generation is its
  * only one and retention after it has nothing to look at (one resource is one lineage, and
  * the engine runs one operation on a resource at a time).

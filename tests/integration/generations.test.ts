@@ -60,21 +60,25 @@ describe("integration: generations, retirement and retention (emulator)", functi
 
     const deleted = (calls: Array<{ action: string; status: number }>) => calls.filter((c) => c.action === "DeregisterImage" && c.status === 200).length;
 
-    it("a first generation looks at no lineage after it is ready (it is the lineage's only image); the second still retires the first", async function () {
-        /** The calls after the create tagged the image with its build time: the post-ready steps. */
-        const afterBuildTime = async () => {
-            const { calls } = await emulator.calls();
-            const tagged = calls.findIndex((c) => c.action === "CreateTags" && c.status === 200);
-            assert.ok(tagged >= 0, "the build time was tagged");
-            return calls.slice(tagged + 1).map((c) => c.action);
+    it("a first generation makes no call once it is ready: build time tagged by CreateImage, no retention look (it is the lineage's only image); the second still retires the first", async function () {
+        /** The calls after the wait's DescribeImages that saw the image available: the post-ready steps. */
+        const afterReady = async (imageId: string) => {
+            const { calls, images } = await emulator.calls();
+            const ready = calls.findIndex((c) => c.action === "DescribeImages" && c.at >= images[imageId].availableAt);
+            assert.ok(ready >= 0, "the wait saw the image available");
+            return calls.slice(ready + 1).map((c) => c.action);
         };
         await emulator.resetCalls();
         const g1 = await build();
-        assert.deepEqual(await afterBuildTime(), [], "no retention look for generation 1");
+        assert.deepEqual(await afterReady(g1.imageId), [], "no tagging and no retention look for generation 1");
+        const i1 = await image(g1.imageId);
+        assert.ok(tag(i1, "golden-ami:built-at"), "its build time came with CreateImage");
+        const s1 = await client.send(new ec2.DescribeSnapshotsCommand({ SnapshotIds: g1.snapshotIds }));
+        assert.ok(s1.Snapshots!.every((x) => x.Tags?.some((t) => t.Key === "golden-ami:built-at")), "on its snapshots too");
         assert.deepEqual(g1.retentionReport, { kept: [], removed: [] });
         await emulator.resetCalls();
         const g2 = await build();
-        const after = await afterBuildTime();
+        const after = await afterReady(g2.imageId);
         assert.ok(after.includes("DescribeImages") && after.includes("EnableImageDeprecation"), `generation 2 looks at its lineage and retires generation 1: ${after.join(", ")}`);
         assert.ok((await image(g1.imageId))?.DeprecationTime, "generation 1 retired");
         assert.equal(g2.generation, 2);
