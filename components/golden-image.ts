@@ -536,6 +536,7 @@ export class GoldenImage extends pulumi.ComponentResource {
                 waitForBuilder: args.builder ? "none" : WAIT_FOR_BUILDER[readiness],
                 provisioningTimeoutMinutes: args.provisioningTimeoutMinutes,
                 verify: args.verify,
+                instanceAccountId: this.builder?.accountId,
                 retention: args.retention,
                 onDestroy: args.onDestroy,
                 ssmParameterName,
