@@ -6,8 +6,9 @@
  * available or given up. Called as the source's owner.
  */
 import { DescribeImageAttributeCommand, DescribeSnapshotAttributeCommand, ModifyImageAttributeCommand, ModifySnapshotAttributeCommand } from "@aws-sdk/client-ec2";
-import { explainAwsError, GoldenAmiError } from "../core/errors";
+import { GoldenAmiError } from "../core/errors";
 import { ec2Client } from "./client";
+import { call } from "./distribution";
 import { describeImage, imageSnapshotIds } from "./images";
 
 /** What a share added to the source (and so what its withdrawal removes). */
@@ -21,14 +22,6 @@ export interface TemporaryShare {
     launch: boolean;
     /** The snapshots whose create-volume permission was added. */
     snapshotIds: string[];
-}
-
-async function call<T>(doing: string, action: () => Promise<T>): Promise<T> {
-    try {
-        return await action();
-    } catch (err) {
-        throw explainAwsError(err, doing);
-    }
 }
 
 /** The source image's owner account and snapshots, or an error saying the source is not the caller's to share. */
