@@ -50,8 +50,19 @@ export interface ImageCopyOutputs extends ImageCopyInputs, ImageState {
     temporaryShare?: TemporaryShare;
 }
 
-/** Shares made by this process and not withdrawn yet, by copy (its URN, region and name). */
-const outstanding = new Map<string, TemporaryShare>();
+/** Shares made by this process, by copy (its URN, region and name): null once withdrawn. */
+const outstanding = new Map<string, TemporaryShare | null>();
+
+/** Forget this process's shares (tests of a later run, which knows only what state recorded). */
+export function forgetShares(): void {
+    outstanding.clear();
+}
+
+/** The share still to withdraw: this process's, else the one state recorded (a run that stopped before). */
+function pendingShare(inputs: ImageCopyInputs, recorded: TemporaryShare | undefined): TemporaryShare | undefined {
+    const mine = outstanding.get(shareKey(inputs));
+    return mine === null ? undefined : mine ?? recorded;
+}
 
 function shareKey(inputs: Pick<ImageCopyInputs, "resourceUrn" | "region" | "name">): string {
     return `${inputs.resourceUrn ?? ""}/${inputs.region}/${inputs.name}`;
@@ -286,15 +297,14 @@ export const imageCopyKind: ImageKind<ImageCopyInputs, ImageCopyOutputs> = {
     },
 
     async settle(inputs, step, olds) {
-        const key = shareKey(inputs);
-        const share = outstanding.get(key) ?? olds?.temporaryShare;
+        const share = pendingShare(inputs, olds?.temporaryShare);
         if (!share) return;
         step.progress(`withdrawing the temporary share of source image ${share.imageId} with account ${share.account}`);
         await actingAsSource(inputs as unknown as Record<string, unknown>, () => withdrawShare(share));
-        outstanding.delete(key);
+        outstanding.set(shareKey(inputs), null);
     },
 
-    pending: (inputs) => ({ temporaryShare: outstanding.get(shareKey(inputs)) }),
+    pending: (inputs) => ({ temporaryShare: pendingShare(inputs, undefined) }),
 
     async finish(inputs, image, _step, change) {
         if (!change) return { copiedTags: copiedTagsOf(inputs, image) };
@@ -311,6 +321,6 @@ export const imageCopyKind: ImageKind<ImageCopyInputs, ImageCopyOutputs> = {
         const declared = inputs.tags ?? {};
         const live = withoutMarkerTags(fromTagList(image.Tags));
         const tags = Object.fromEntries(Object.entries(live).filter(([k, v]) => k in declared || copiedTags[k] !== v));
-        return { ...(shared as ImageCopyOutputs), tags: nonEmpty(tags), copiedTags: nonEmpty(copiedTags), temporaryShare: outstanding.get(shareKey(inputs)) };
+        return { ...(shared as ImageCopyOutputs), tags: nonEmpty(tags), copiedTags: nonEmpty(copiedTags), temporaryShare: pendingShare(inputs, extra.temporaryShare) };
     },
 };

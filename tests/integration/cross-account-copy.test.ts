@@ -5,6 +5,8 @@
 import * as assert from "node:assert/strict";
 import { DescribeImageAttributeCommand, DescribeImagesCommand, DescribeSnapshotAttributeCommand } from "@aws-sdk/client-ec2";
 import { GoldenAmiError } from "../../providers/core/errors";
+import { forgetShares } from "../../providers/lifecycle/image-copy";
+import { PartialCreateError } from "../../providers/lifecycle/partial";
 import { configureStack, resetClients } from "../../providers/ec2/client";
 import { resetIdentities } from "../../providers/ec2/identity";
 import { providers } from "../../providers/runtime";
@@ -88,6 +90,34 @@ describe("integration: a copy into another account (emulator, two accounts)", fu
         assert.equal(copy.result.outs.ownerId, TARGET);
         assert.deepEqual(await sharedWithTarget(source.result.id, sourceSnapshots), [source.result.id, ...sourceSnapshots], "the distribution's share stays");
         await providers.ImageCopy.delete!(copy.result.id, { ...copy.inputs, ...copy.result.outs });
+        await providers.InstanceImage.delete!(source.result.id, { ...source.inputs, ...source.result.outs });
+    });
+
+    it("a copy not ready when the run stops keeps the share in state; the next run (another process) withdraws it once the copy is ready", async () => {
+        const instanceId = await emulator.launchInstance(REGION);
+        const source = await made("InstanceImage", "src-slow", { instanceId, afterImage: "terminated" });
+        const sourceSnapshots = source.result.outs.snapshotIds as string[];
+        await emulator.configure({ timing: { copyPending: 4 } });
+        let partial: PartialCreateError | undefined;
+        try {
+            await made("ImageCopy", "into-b-slow", { sourceImageId: source.result.id, sourceRegion: REGION, name: source.result.outs.name, roleArn: ROLE, shareSource: true, imageTimeoutMinutes: 0.02 });
+        } catch (err) {
+            partial = err as PartialCreateError;
+        } finally {
+            await emulator.configure({ timing: { copyPending: null } });
+        }
+        assert.ok(partial instanceof PartialCreateError, String(partial));
+        const recorded = partial.properties.temporaryShare as { account: string; imageId: string; launch: boolean; snapshotIds: string[] } | undefined;
+        assert.deepEqual(recorded && { account: recorded.account, imageId: recorded.imageId, launch: recorded.launch, snapshotIds: recorded.snapshotIds }, { account: TARGET, imageId: source.result.id, launch: true, snapshotIds: sourceSnapshots }, "state records the share");
+        assert.equal((await sharedWithTarget(source.result.id, sourceSnapshots)).length, 1 + sourceSnapshots.length, "still shared while the copy is pending");
+
+        forgetShares(); // the next `pulumi up` is another process: it knows the share from state only
+        const olds = { ...partial.properties };
+        const news = { ...olds, imageTimeoutMinutes: 1 };
+        const updated = await providers.ImageCopy.update!(partial.id, olds, news as never);
+        assert.equal(updated.outs?.temporaryShare, undefined, "no share left in state");
+        assert.deepEqual(await sharedWithTarget(source.result.id, sourceSnapshots), [], "the share is withdrawn");
+        await providers.ImageCopy.delete!(partial.id, { ...news, ...updated.outs });
         await providers.InstanceImage.delete!(source.result.id, { ...source.inputs, ...source.result.outs });
     });
 
