@@ -2,14 +2,16 @@
 // account (A) and copied into account B under B's role (copyToAccounts). The copy is B's; the
 // source's temporary share with B is gone once `pulumi up` has finished; a consumer acting as
 // B's role launches an instance from B's copy; `pulumi destroy` leaves nothing in either account
-// (images, snapshots, instances) and no launch or create-volume permission behind.
+// (images, snapshots, instances) and no launch or create-volume permission behind; no credential
+// the target role was issued reaches state.
 import * as assert from "node:assert/strict";
 import { DescribeImageAttributeCommand, DescribeImagesCommand, DescribeSnapshotAttributeCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { ACCOUNT_ID, ALL_KINDS, inventory, leakCount, leakedSince } from "../support/audit";
 import { Emulator } from "../support/emulator";
 import { PulumiStack } from "../support/pulumi";
-import { recordLeakAudit } from "../support/reliability-summary";
+import { recordLeakAudit, recordSecretsScan } from "../support/reliability-summary";
+import { issuedNeedles, scanStack } from "../support/secrets-scan";
 
 const REGION = "us-east-1";
 const TARGET = "777788889999";
@@ -76,6 +78,13 @@ describe("e2e: a golden image copied into another account (copyToAccounts)", fun
             assert.equal(run.OwnerId, TARGET, "the consumer's instance runs in B");
             assert.equal(run.Instances?.[0]?.ImageId, copyId);
             await consumer.send(new TerminateInstancesCommand({ InstanceIds: [run.Instances![0].InstanceId!] }));
+
+            // The target role's credentials (issued by the emulator's STS) never reach state: only its ARN does.
+            const issued = await emulator.issuedCredentials();
+            assert.ok(issued.length > 0, "the copy acted with credentials STS issued for B's role");
+            const hits = await scanStack(stack, undefined, issuedNeedles(issued));
+            recordSecretsScan("copyToAccounts stack", hits.length, hits);
+            assert.deepEqual(hits, [], "credential or endpoint in state");
 
             t = Date.now();
             const down = await stack.destroy();
