@@ -20,6 +20,7 @@ import { copyImage } from "../ec2/copy-image";
 import { describeImage, imageSnapshotIds } from "../ec2/images";
 import { updateTags } from "../ec2/labels";
 import { shareForCopy, sourceOwner, TemporaryShare, withdrawShare } from "../ec2/copy-share";
+import { currentSettings } from "../ec2/client";
 import { callerIdentity } from "../ec2/identity";
 import { actingAsSource } from "./acting";
 import { Checker, isUnknown } from "./checks";
@@ -176,19 +177,45 @@ function checkCompletionDuration(c: Checker, value: unknown): void {
     }
 }
 
-/** The source image's name, or undefined if it cannot be found quickly (create then judges). */
-async function sourceImageName(region: string, imageId: string): Promise<string | undefined> {
+/** What `look` finds, or undefined if it cannot tell quickly (create then judges). */
+async function quickly<T>(look: () => Promise<T | undefined>): Promise<T | undefined> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => {
         timer = setTimeout(() => resolve(undefined), CHECK_LOOKUP_MS);
         timer.unref?.();
     });
     try {
-        return await Promise.race([describeImage(region, imageId).then((image) => image?.Name), timeout]);
+        return await Promise.race([look(), timeout]);
     } catch {
         return undefined;
     } finally {
         clearTimeout(timer);
+    }
+}
+
+/** The source image's name, or undefined if it cannot be found quickly. */
+function sourceImageName(region: string, imageId: string): Promise<string | undefined> {
+    return quickly(() => describeImage(region, imageId).then((image) => image?.Name));
+}
+
+/**
+ * A copy into another account whose account is the one the source is shared from (the
+ * source's credentials act as it) is refused at preview, naming accountId; when STS cannot tell
+ * quickly (or is skipped), create refuses it before any change instead.
+ */
+async function checkOtherAccount(c: Checker, inputs: Record<string, unknown>): Promise<void> {
+    const { accountId, roleArn, sourceRegion } = inputs;
+    const target = typeof accountId === "string" ? accountId : typeof roleArn === "string" ? ROLE_ARN.exec(roleArn)?.[1] : undefined;
+    if (!target || typeof sourceRegion !== "string" || inputs.shareSource !== true) return;
+    const source = await quickly(() =>
+        actingAsSource(inputs, async () => (currentSettings().skipCredentialsValidation ? undefined : (await callerIdentity(sourceRegion)).account)),
+    );
+    if (source === target) {
+        c.fail(
+            "accountId",
+            `accountId: the copy is to be made in account ${target}, which is the account the source is shared from; a copy into another account needs another account ` +
+                "(or leave roleArn and shareSource out for a copy in the same account)",
+        );
     }
 }
 
@@ -242,7 +269,7 @@ export const imageCopyKind: ImageKind<ImageCopyInputs, ImageCopyOutputs> = {
     async checkFinal(c, inputs, olds) {
         const { name, region, sourceRegion, sourceImageId } = inputs;
         // In another account the copy may carry its source's name (names are unique per account and region).
-        if (inputs.shareSource === true || typeof inputs.roleArn === "string") return;
+        if (inputs.shareSource === true || typeof inputs.roleArn === "string") return checkOtherAccount(c, inputs);
         if (typeof name !== "string" || region !== sourceRegion || typeof sourceImageId !== "string" || name === olds.name) return;
         // A copy into the source's own region cannot share its name (names are unique per region).
         if ((await sourceImageName(region as string, sourceImageId)) === name) {
