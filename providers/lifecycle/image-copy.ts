@@ -240,12 +240,12 @@ async function syncCopiedTags(inputs: ImageCopyInputs, imageId: string, current:
 
 export const imageCopyKind: ImageKind<ImageCopyInputs, ImageCopyOutputs> = {
     noun: "copy",
-    replaceKeys: ["sourceImageId", "sourceRegion", "region", "name", "encrypted", "kmsKeyId"],
+    replaceKeys: ["sourceImageId", "sourceRegion", "region", "name", "encrypted", "kmsKeyId", "accountId"],
     // The last two are only recorded: they matter when the copy is made or waited for.
     updateKeys: [
         "description", "tags", "snapshotTags", "copyImageTags", "snapshotCopyCompletionDurationMinutes", "imageTimeoutMinutes",
         // Who acts for the copy and its source: recorded, so later runs (and destroy) act as the same identities.
-        "accountId", "roleArn", "roleSessionName", "shareSource", "sourceAwsProvider",
+        "roleArn", "roleSessionName", "shareSource", "sourceAwsProvider",
     ],
 
     check(c: Checker, n: Record<string, unknown>, _olds, region) {
@@ -263,6 +263,8 @@ export const imageCopyKind: ImageKind<ImageCopyInputs, ImageCopyOutputs> = {
             encrypted: n.encrypted ?? (n.kmsKeyId !== undefined && n.kmsKeyId !== null),
             copyImageTags: n.copyImageTags ?? false,
             shareSource: n.shareSource ?? false,
+            // The account a role acts in is the copy's: another role's account makes another copy (replaceKeys).
+            ...(n.accountId === undefined && typeof n.roleArn === "string" && ROLE_ARN.test(n.roleArn) ? { accountId: ROLE_ARN.exec(n.roleArn)![1] } : {}),
         };
     },
 

@@ -62,7 +62,8 @@ export interface ImageCopyArgs extends ImageResourceArgs {
     /**
      * The AWS account the copy is made in (12 digits), for a copy into another account than the
      * source's. Only that account may be acted in (checked with STS before any change). Default:
-     * the account of `roleArn`, else the one the copy's credentials act as.
+     * the account of `roleArn`, else the one the copy's credentials act as. Changing it (or a
+     * `roleArn` of another account) makes a new copy; another role of the same account updates in place.
      */
     accountId?: pulumi.Input<string>;
     /**

@@ -137,7 +137,7 @@ describe("integration: a copy into another account (emulator, two accounts)", fu
         await providers.InstanceImage.delete!(source.result.id, { ...source.inputs, ...source.result.outs });
     });
 
-    it("check refuses an accountId that is not 12 digits, a roleArn that is no IAM role ARN or of another account, sourceProvider without shareSource, and the source's own account", async () => {
+    it("check refuses an accountId that is not 12 digits, a roleArn that is no IAM role ARN or of another account, sourceProvider without shareSource, and the source's own account; a role of another account replaces the copy", async () => {
         const check = (props: Record<string, unknown>) =>
             providers.ImageCopy.check!({}, { resourceUrn: URN("bad", "ImageCopy"), region: REGION, sourceImageId: "ami-12345678", name: "bad-copy", ...props });
         const fields = async (props: Record<string, unknown>) => ((await check(props)).failures ?? []).map((f) => f.property);
@@ -148,5 +148,14 @@ describe("integration: a copy into another account (emulator, two accounts)", fu
         // The source is shared from the stack's account (STS says which): a copy "into" it is refused at preview.
         assert.deepEqual(await fields({ roleArn: `arn:aws:iam::${ACCOUNT_ID}:role/self`, shareSource: true }), ["accountId"]);
         assert.deepEqual(await fields({ roleArn: ROLE, shareSource: true }), []);
+
+        // A role of another account makes another copy; another role of the same account only acts differently.
+        const inputs = async (roleArn: string) => (await check({ roleArn, shareSource: true })).inputs as Record<string, unknown>;
+        const now = await inputs(ROLE);
+        assert.equal(now.accountId, TARGET, "the role's account is the copy's");
+        const elsewhere = await providers.ImageCopy.diff!("ami-12345678", now, await inputs("arn:aws:iam::888899990000:role/golden-ami-target"));
+        assert.ok(elsewhere.replaces?.includes("accountId"), JSON.stringify(elsewhere));
+        const renamed = await providers.ImageCopy.diff!("ami-12345678", now, await inputs(`arn:aws:iam::${TARGET}:role/renamed`));
+        assert.deepEqual([renamed.changes, renamed.replaces], [true, []]);
     });
 });
