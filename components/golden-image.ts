@@ -26,6 +26,7 @@ import { DistributionInputs } from "../providers/resources/distribution-inputs";
 import { GoldenAmiError } from "../providers/core/errors";
 import { deterministicImageName } from "../providers/core/naming";
 import { regionProblem } from "../providers/core/region";
+import { ROLE_ARN } from "../providers/core/aws-settings";
 import { AfterImage, DEFAULT_BUILDER_INSTANCE_TYPE, ImageBlockDevice, SUCCESS_MARKER, VerifySettings } from "../providers/core/options";
 import type { OnDestroy, RetentionArgs, RetentionReport } from "../providers/core/lineage";
 import { ID_PATTERNS } from "../providers/lifecycle/checks";
@@ -137,6 +138,29 @@ export interface GoldenImageCopyArgs {
     providers?: Record<string, pulumi.ProviderResource>;
 }
 
+/**
+ * A copy of the image into another AWS account: made there under that account's role, from the
+ * source shared with it for the copy only (the share is withdrawn once the copy is available or
+ * has failed); retired, retained and destroyed there like any copy.
+ */
+export interface GoldenImageAccountCopyArgs {
+    /** The target account (12 digits); not the build account. */
+    accountId: string;
+    /**
+     * The role in the target account golden-ami assumes for the copy (`arn:aws:iam::<accountId>:role/<name>`),
+     * on top of the component's credentials; it needs docs/iam-policy-target.json.
+     */
+    roleArn: string;
+    /** Session name for the role. Default "golden-ami". */
+    roleSessionName?: string;
+    /** Regions of the target account to copy into. Default: the build region. */
+    regions?: string[];
+    /** KMS key of the target account per region, to re-encrypt the copy with (needed for an encrypted source; see README). */
+    kmsKeyIds?: Record<string, pulumi.Input<string>>;
+    /** Who may use the copies in the target account, deprecation and protection. Default: none (private to the account). */
+    distribution?: GoldenImageDistribution;
+}
+
 /** Arguments of a {@link GoldenImage}. */
 export interface GoldenImageArgs {
     /**
@@ -202,6 +226,8 @@ export interface GoldenImageArgs {
     copyToRegions?: string[];
     /** How the copies are made. */
     copies?: GoldenImageCopyArgs;
+    /** Copies into other accounts (one ImageCopy per account and region, under that account's role). */
+    copyToAccounts?: GoldenImageAccountCopyArgs[];
 
     /** Who may use the image and its copies, deprecation and deregistration protection. */
     distribution?: GoldenImageDistribution;
@@ -326,10 +352,36 @@ export function validateGoldenImageArgs(name: string, args: GoldenImageArgs, bui
     for (const region of Object.keys(args.copies?.kmsKeyIds ?? {})) {
         if (!seen.has(region)) fail(`"${name}": copies.kmsKeyIds names ${region}, which is not in copyToRegions.`);
     }
+    validateAccountCopies(name, args.copyToAccounts);
     for (const [region, provider] of Object.entries(args.copies?.providers ?? {})) {
         if (!seen.has(region)) fail(`"${name}": copies.providers names ${region}, which is not in copyToRegions.`);
         if (!pulumi.ProviderResource.isInstance(provider)) fail(`"${name}": copies.providers.${region} must be an aws.Provider resource.`);
     }
+}
+
+/** copyToAccounts: 12-digit account IDs, each once, a role ARN of that account, valid regions each once, keys only for listed regions. */
+function validateAccountCopies(name: string, targets: GoldenImageAccountCopyArgs[] | undefined): void {
+    const accounts = new Set<string>();
+    (targets ?? []).forEach((t, i) => {
+        const at = `copyToAccounts[${i}]`;
+        if (!t || typeof t !== "object") fail(`"${name}": ${at} must be an object { accountId, roleArn, regions?, kmsKeyIds?, distribution? }.`);
+        if (typeof t.accountId !== "string" || !/^\d{12}$/.test(t.accountId)) fail(`"${name}": ${at}.accountId must be a 12-digit AWS account ID (as a string), not ${JSON.stringify(t.accountId)}.`);
+        if (accounts.has(t.accountId)) fail(`"${name}": copyToAccounts lists account ${t.accountId} twice; give it once, with all its regions.`);
+        accounts.add(t.accountId);
+        const arn = typeof t.roleArn === "string" ? ROLE_ARN.exec(t.roleArn) : null;
+        if (!arn) fail(`"${name}": ${at}.roleArn ${JSON.stringify(t.roleArn)} is not an IAM role ARN; it looks like "arn:aws:iam::${t.accountId}:role/golden-ami-target".`);
+        if (arn[1] !== t.accountId) fail(`"${name}": ${at}.roleArn is a role of account ${arn[1]}, but accountId is ${t.accountId}; the copy is made in the role's account, so give a role of ${t.accountId}.`);
+        const regions = new Set<string>();
+        for (const region of t.regions ?? []) {
+            const problem = typeof region === "string" ? regionProblem(region) : "not a region name";
+            if (problem) fail(`"${name}": ${at}.regions: ${problem}.`);
+            if (regions.has(region)) fail(`"${name}": ${at}.regions lists ${region} twice; remove the duplicate.`);
+            regions.add(region);
+        }
+        for (const region of Object.keys(t.kmsKeyIds ?? {})) {
+            if (t.regions && !regions.has(region)) fail(`"${name}": ${at}.kmsKeyIds names ${region}, which is not in its regions.`);
+        }
+    });
 }
 
 /** The SSM parameter a GoldenImage publishes in (every region), or undefined. */
@@ -425,6 +477,10 @@ export class GoldenImage extends pulumi.ComponentResource {
     public readonly image: InstanceImage;
     /** The copies, by region. */
     public readonly copies: Record<string, ImageCopy>;
+    /** The copies into other accounts: account ID → region (or "build" for the default) → copy. */
+    public readonly accountCopies: Record<string, Record<string, ImageCopy>>;
+    /** Account ID → region → AMI ID of every copy into another account (copyToAccounts). */
+    public readonly accountImageIds: pulumi.Output<Record<string, RegionImageIds>>;
 
     constructor(name: string, args: GoldenImageArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before anything is registered: a wrong shape registers nothing.
@@ -480,6 +536,7 @@ export class GoldenImage extends pulumi.ComponentResource {
                 waitForBuilder: args.builder ? "none" : WAIT_FOR_BUILDER[readiness],
                 provisioningTimeoutMinutes: args.provisioningTimeoutMinutes,
                 verify: args.verify,
+                instanceAccountId: this.builder?.accountId,
                 retention: args.retention,
                 onDestroy: args.onDestroy,
                 ssmParameterName,
@@ -514,6 +571,44 @@ export class GoldenImage extends pulumi.ComponentResource {
             );
         }
 
+        this.accountCopies = {};
+        for (const target of args.copyToAccounts ?? []) {
+            const copies: Record<string, ImageCopy> = {};
+            // Without regions: the build region (the image's, known once it is registered).
+            for (const region of target.regions ?? [undefined]) {
+                const key = region ?? "build";
+                copies[key] = new ImageCopy(
+                    region ? `${name}-copy-${target.accountId}-${region}` : `${name}-copy-${target.accountId}`,
+                    {
+                        sourceImageId: this.image.imageId,
+                        sourceRegion: this.image.region,
+                        region: region ?? this.image.region,
+                        name: this.image.name,
+                        description: args.description,
+                        encrypted: args.copies?.encrypted,
+                        kmsKeyId: target.kmsKeyIds?.[region ?? buildRegion ?? ""],
+                        tags: args.tags,
+                        snapshotTags: args.snapshotTags,
+                        imageTimeoutMinutes: args.copies?.imageTimeoutMinutes ?? args.imageTimeoutMinutes,
+                        retention: args.retention,
+                        onDestroy: args.onDestroy,
+                        accountId: target.accountId,
+                        roleArn: target.roleArn,
+                        roleSessionName: target.roleSessionName,
+                        shareSource: true,
+                        ...(target.distribution ?? {}),
+                    },
+                    // The component's provider (inherited) is what the role is assumed with, and the source's owner.
+                    { parent: this },
+                );
+            }
+            this.accountCopies[target.accountId] = copies;
+        }
+        const accountIds = Object.entries(this.accountCopies).map(([account, copies]) =>
+            pulumi.all(Object.values(copies).map((c) => pulumi.all([c.region, c.imageId]))).apply((pairs) => [account, Object.fromEntries(pairs)] as const),
+        );
+        this.accountImageIds = pulumi.all(accountIds).apply((entries) => Object.fromEntries(entries));
+
         this.imageId = this.image.imageId;
         this.imageName = this.image.name;
         this.region = this.image.region;
@@ -536,6 +631,7 @@ export class GoldenImage extends pulumi.ComponentResource {
             region: this.region,
             snapshotIds: this.snapshotIds,
             regionImageIds: this.regionImageIds,
+            accountImageIds: this.accountImageIds,
             builderInstanceId: this.builderInstanceId,
             baseImageId: this.baseImageId,
             generation: this.generation,

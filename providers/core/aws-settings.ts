@@ -269,3 +269,28 @@ export function withDefaultTags<T>(defaults: Record<string, string> | undefined,
     if (!defaults || (own !== undefined && (typeof own !== "object" || own === null || Array.isArray(own)))) return own;
     return { ...defaults, ...(own ?? {}) };
 }
+
+/** The role a copy into another account acts as (ImageCopy's `roleArn`, GoldenImage's `copyToAccounts`). */
+export interface TargetRole {
+    roleArn: string;
+    sessionName?: string;
+    /** The account the role is in (the copy's account): the only account the copy may act in. */
+    accountId?: string;
+}
+
+/** An IAM role ARN, and the account it is in. */
+export const ROLE_ARN = /^arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+
+/**
+ * The settings of a copy made in another account: `base` (the explicit provider's or the
+ * stack's) with the target role assumed last, acting only in the role's account (the base's
+ * allowed accounts are the source's, not the target's; its forbidden ones still hold).
+ */
+export function withTargetRole(base: AwsSettings, role: TargetRole): AwsSettings {
+    const accountId = role.accountId ?? ROLE_ARN.exec(role.roleArn)?.[1];
+    return clean({
+        ...base,
+        assumeRoles: [...(base.assumeRoles ?? []), clean({ roleArn: role.roleArn, sessionName: role.sessionName ?? DEFAULT_SESSION_NAME })],
+        allowedAccountIds: accountId ? [accountId] : undefined,
+    });
+}

@@ -53,7 +53,7 @@ export class GoldenAmiError extends Error {
 
 const ADVICE: Record<string, string> = {
     UnauthorizedOperation:
-        "the credentials in use lack an EC2 permission this step needs; grant the actions in docs/iam-policy.json. " +
+        "the credentials in use lack an EC2 permission this step needs; grant the actions in docs/iam-policy-build.json (docs/iam-policy-target.json for the role of an account copies are made in). " +
         "AWS encodes why it refused in the message: decode it with `aws sts decode-authorization-message --encoded-message <message>` (needs sts:DecodeAuthorizationMessage)",
     AuthFailure: "AWS rejected the credentials; check AWS_PROFILE / AWS_ACCESS_KEY_ID and the clock of this machine",
     RequestLimitExceeded:

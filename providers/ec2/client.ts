@@ -52,6 +52,11 @@ export function actingAs<T>(settings: AwsSettings | undefined, fn: () => Promise
     return settings ? scope.run(settings, fn) : fn();
 }
 
+/** The stack's settings, whatever the current call acts with (a cross-account copy shares its source as the stack). */
+export function stackAwsSettings(): AwsSettings {
+    return stackSettings;
+}
+
 /** The settings the current call acts with. */
 export function currentSettings(): AwsSettings {
     return scope.getStore() ?? stackSettings;

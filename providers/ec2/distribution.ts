@@ -39,7 +39,8 @@ function describePermissions(perms: LaunchPermission[]): string {
     return perms.map((p) => p.UserId ?? p.OrganizationArn ?? p.OrganizationalUnitArn ?? (p.Group === "all" ? "everyone" : "?")).join(", ");
 }
 
-async function call<T>(doing: string, action: () => Promise<T>, explain = explainAwsError): Promise<T> {
+/** `action`, with its AWS error explained as a failure of `doing` (also the copy share's, ec2/copy-share.ts). */
+export async function call<T>(doing: string, action: () => Promise<T>, explain = explainAwsError): Promise<T> {
     try {
         return await action();
     } catch (err) {

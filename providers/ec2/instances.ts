@@ -19,12 +19,19 @@ export async function describeInstance(region: string, instanceId: string): Prom
     }
 }
 
-/** The instance, or a clear error when it is missing or can no longer be imaged. */
-export async function requireImageableInstance(region: string, instanceId: string): Promise<Instance> {
+/**
+ * The instance, or a clear error when it is missing or can no longer be imaged. `launchedBy`:
+ * the account the instance was launched in, when known (a builder's state records it), which a
+ * not-found names beside the account golden-ami acted as (acting.ts adds that one).
+ */
+export async function requireImageableInstance(region: string, instanceId: string, launchedBy?: string): Promise<Instance> {
     const instance = await describeInstance(region, instanceId);
     if (!instance) {
         throw new GoldenAmiError(
-            `golden-ami: instance ${instanceId} does not exist in ${region}. What to do: check instanceId and region (an instance can only be imaged in its own region).`,
+            launchedBy
+                ? `golden-ami: instance ${instanceId} is not visible in ${region} to the account golden-ami acts as; the builder was created by account ${launchedBy}. ` +
+                      `What to do: act as account ${launchedBy} for the image too (the same aws:profile / aws:assumeRoles / provider as the builder), or check that the instance still exists.`
+                : `golden-ami: instance ${instanceId} does not exist in ${region}. What to do: check instanceId and region (an instance can only be imaged in its own region).`,
             "InstanceNotFound",
         );
     }

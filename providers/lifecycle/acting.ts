@@ -5,16 +5,46 @@
  * and region golden-ami acted as. One wrapper, so the image kinds and the builder act alike.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ExplicitProviderSettings, settingsOfExplicit } from "../core/aws-settings";
+import { AwsSettings, ExplicitProviderSettings, settingsOfExplicit, TargetRole, withTargetRole } from "../core/aws-settings";
 import { withIdentity } from "../core/errors";
 import { defaultRegion } from "../core/region";
-import { actingAs, currentSettings } from "../ec2/client";
+import { actingAs, currentSettings, stackAwsSettings } from "../ec2/client";
 import { actingIdentity, ensureAllowedAccount } from "../ec2/identity";
 
-/** The settings of the explicit provider a resource's inputs record (`awsProvider`), if any. */
-function explicitSettings(props: Record<string, unknown>) {
-    const recorded = props.awsProvider as ExplicitProviderSettings | undefined;
+/** The settings of the explicit provider a resource's inputs record under `key` (`awsProvider`), if any. */
+function recordedSettings(props: Record<string, unknown>, key = "awsProvider"): AwsSettings | undefined {
+    const recorded = props[key] as ExplicitProviderSettings | undefined;
     return recorded && typeof recorded === "object" ? settingsOfExplicit(recorded) : undefined;
+}
+
+/** The role of a copy into another account its inputs record (`roleArn`, `roleSessionName`, `accountId`), if any. */
+function targetRole(props: Record<string, unknown>): TargetRole | undefined {
+    if (typeof props.roleArn !== "string") return undefined;
+    return {
+        roleArn: props.roleArn,
+        ...(typeof props.roleSessionName === "string" ? { sessionName: props.roleSessionName } : {}),
+        ...(typeof props.accountId === "string" ? { accountId: props.accountId } : {}),
+    };
+}
+
+/**
+ * The settings a resource acts with: its explicit provider's, else the stack's (undefined); a
+ * copy into another account (`roleArn`) assumes that role on top of them.
+ */
+function explicitSettings(props: Record<string, unknown>): AwsSettings | undefined {
+    const explicit = recordedSettings(props);
+    const role = targetRole(props);
+    return role ? withTargetRole(explicit ?? stackAwsSettings(), role) : explicit;
+}
+
+/**
+ * Runs `fn` as the owner of a copy's source image (to share it with the copy's account and
+ * withdraw the share): the recorded `sourceAwsProvider`, else what the copy's role is assumed
+ * on top of (its explicit provider's or the stack's settings), else the stack's.
+ */
+export function actingAsSource<T>(props: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+    const source = recordedSettings(props, "sourceAwsProvider") ?? (targetRole(props) ? recordedSettings(props) : undefined) ?? stackAwsSettings();
+    return actingAs(source, fn);
 }
 
 /** Runs one provider call of the resource whose inputs or state are `props`, as said above. */

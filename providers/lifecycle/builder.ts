@@ -36,6 +36,7 @@ import { TagMap } from "../core/tags";
 import { BuilderVolume, launchBuilder, updateInstanceTags } from "../ec2/builder-instance";
 import { describeInstance, isEnded, terminateInstance } from "../ec2/instances";
 import { waitForBuilder } from "../ec2/readiness";
+import { actingIdentity } from "../ec2/identity";
 import { minutes } from "../ec2/waiter";
 import { actingProvider } from "./acting";
 import { Checker, isUnknown } from "./checks";
@@ -76,6 +77,8 @@ export interface BuilderState extends BuilderInputs {
     instanceId: string;
     /** The ClientToken the builder was launched with. */
     clientToken: string;
+    /** The account the builder was launched in (when STS could tell). */
+    accountId?: string;
 }
 
 /** Inputs whose change makes a new builder (and so a new image); the rest change in place. */
@@ -241,7 +244,9 @@ export function builderProvider(ctx: RunContext): pulumi.dynamic.ResourceProvide
                 throw err;
             }
             progress(`builder ${instanceId} is ready (${inputs.waitFor === "stopped" ? "powered itself off" : inputs.waitFor === "status-ok" ? "status checks passed" : "launched"})`);
-            return { id: instanceId, outs: clean({ ...inputs, instanceId, clientToken }) };
+            // The account it was launched in: an image step that cannot see it names this one.
+            const accountId = (await actingIdentity(region)).account;
+            return { id: instanceId, outs: clean({ ...inputs, instanceId, clientToken, accountId }) };
         },
 
         async read(id, props: BuilderState) {

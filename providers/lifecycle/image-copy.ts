@@ -4,9 +4,13 @@
  * (ec2/copy-image.ts), encryption, and the source's tags copied on request (CopyImageTags),
  * kept apart from the declared tags as `copiedTags`. Copies into several regions wait side by
  * side; within one destination region they take copy slots (copy-slots.ts), EC2's quota of
- * snapshot copies in flight.
+ * snapshot copies in flight. A copy into another account (`roleArn`, acting as that account's
+ * role through acting.ts) with `shareSource` first shares its source with that account, as the
+ * source's owner (ec2/copy-share.ts), and withdraws the share once the copy is ready or given
+ * up (`settle`); until then the share is in state (`temporaryShare`), so a later run withdraws it.
  */
 import type { Image } from "@aws-sdk/client-ec2";
+import { ROLE_ARN } from "../core/aws-settings";
 import { GoldenAmiError } from "../core/errors";
 import { MARKER_TAGS } from "../core/naming";
 import { COMPLETION_MINUTES } from "../core/options";
@@ -15,6 +19,10 @@ import { fromTagList, nonEmpty, TagMap, withoutMarkerTags } from "../core/tags";
 import { copyImage } from "../ec2/copy-image";
 import { describeImage, imageSnapshotIds } from "../ec2/images";
 import { updateTags } from "../ec2/labels";
+import { shareForCopy, sourceOwner, TemporaryShare, withdrawShare } from "../ec2/copy-share";
+import { currentSettings } from "../ec2/client";
+import { callerIdentity } from "../ec2/identity";
+import { actingAsSource } from "./acting";
 import { Checker, isUnknown } from "./checks";
 import { defaulted, ImageInputs, ImageKind, ImageState } from "./image-kind";
 
@@ -26,12 +34,66 @@ export interface ImageCopyInputs extends ImageInputs {
     kmsKeyId?: string;
     copyImageTags: boolean;
     snapshotCopyCompletionDurationMinutes?: number;
+    /** The account the copy is made in (a copy into another account); default: the account the copy's credentials act as. */
+    accountId?: string;
+    /** The role in that account the copy acts as (assumed on top of its provider's or the stack's credentials). */
+    roleArn?: string;
+    roleSessionName?: string;
+    /** Share the source with the copy's account while it is copied (as the source's owner), and withdraw the share after. */
+    shareSource: boolean;
 }
 
 /** Everything the provider keeps in state: the inputs plus what EC2 reports about the copy. */
 export interface ImageCopyOutputs extends ImageCopyInputs, ImageState {
     /** The source image's tags that `copyImageTags` put on the copy; kept apart from `tags`. */
     copiedTags?: TagMap;
+    /** The source's share with the copy's account, while it is not withdrawn yet (a copy not ready). */
+    temporaryShare?: TemporaryShare;
+}
+
+/** Shares made by this process, by copy (its URN, region and name): null once withdrawn. */
+const outstanding = new Map<string, TemporaryShare | null>();
+
+/** Forget this process's shares (tests of a later run, which knows only what state recorded). */
+export function forgetShares(): void {
+    outstanding.clear();
+}
+
+/** The share still to withdraw: this process's, else the one state recorded (a run that stopped before). */
+function pendingShare(inputs: ImageCopyInputs, recorded: TemporaryShare | undefined): TemporaryShare | undefined {
+    const mine = outstanding.get(shareKey(inputs));
+    return mine === null ? undefined : mine ?? recorded;
+}
+
+function shareKey(inputs: Pick<ImageCopyInputs, "resourceUrn" | "region" | "name">): string {
+    return `${inputs.resourceUrn ?? ""}/${inputs.region}/${inputs.name}`;
+}
+
+/** The account the copy is made in: the declared one, else the role's, else who its credentials act as. */
+async function copyAccount(inputs: ImageCopyInputs): Promise<string> {
+    const declared = inputs.accountId ?? (inputs.roleArn ? ROLE_ARN.exec(inputs.roleArn)?.[1] : undefined);
+    return declared ?? (await callerIdentity(inputs.region)).account;
+}
+
+/**
+ * Shares the source with the copy's account (as the source's owner), refusing a "copy into
+ * another account" whose account is the source's own before anything is changed.
+ */
+async function shareSource(inputs: ImageCopyInputs, step: { progress(m: string): void }): Promise<void> {
+    const account = await copyAccount(inputs);
+    const share = await actingAsSource(inputs as unknown as Record<string, unknown>, async () => {
+        const owner = await sourceOwner(inputs.sourceRegion, inputs.sourceImageId);
+        if (owner === account) {
+            throw new GoldenAmiError(
+                `golden-ami: accountId: the copy is to be made in account ${account}, which owns the source image ${inputs.sourceImageId} already; nothing was changed. ` +
+                    "What to do: copy into another account, or leave shareSource/roleArn out for a copy in the same account.",
+                "SameAccount",
+            );
+        }
+        step.progress(`sharing source image ${inputs.sourceImageId} (${inputs.sourceRegion}) with account ${account} for the copy`);
+        return shareForCopy(inputs.sourceRegion, inputs.sourceImageId, account);
+    });
+    outstanding.set(shareKey(inputs), share);
 }
 
 /** How long `check` waits for the source image's name (same-region copies only) before it lets create judge. */
@@ -84,6 +146,26 @@ function checkKmsKey(c: Checker, value: unknown, encrypted: unknown, region: unk
     }
 }
 
+/** accountId (12 digits), roleArn (an IAM role ARN of that account), shareSource, and a sourceAwsProvider only to share. */
+function checkTargetAccount(c: Checker, n: Record<string, unknown>): void {
+    const { accountId, roleArn } = n;
+    if (c.string("accountId", accountId) && !/^\d{12}$/.test(accountId)) {
+        c.fail("accountId", `accountId: "${accountId}" is not an AWS account ID (12 digits, e.g. "111122223333")`);
+    }
+    if (c.string("roleArn", roleArn)) {
+        const arn = ROLE_ARN.exec(roleArn);
+        if (!arn) {
+            c.fail("roleArn", `roleArn: "${roleArn}" is not an IAM role ARN; it looks like "arn:aws:iam::111122223333:role/golden-ami-target"`);
+        } else if (typeof accountId === "string" && /^\d{12}$/.test(accountId) && arn[1] !== accountId) {
+            c.fail("roleArn", `roleArn: the role "${roleArn}" is in account ${arn[1]}, but accountId is ${accountId}; the copy is made in the role's account, so use a role of ${accountId}`);
+        }
+    }
+    c.boolean("shareSource", n.shareSource);
+    if (n.sourceAwsProvider !== undefined && n.shareSource !== true && !isUnknown(n.shareSource)) {
+        c.fail("sourceProvider", "sourceProvider: the source's provider is only used to share the source with the copy's account; set shareSource to true, or remove sourceProvider");
+    }
+}
+
 function checkCompletionDuration(c: Checker, value: unknown): void {
     if (value === undefined || value === null || isUnknown(value)) return;
     const { min, max, step } = COMPLETION_MINUTES;
@@ -95,19 +177,45 @@ function checkCompletionDuration(c: Checker, value: unknown): void {
     }
 }
 
-/** The source image's name, or undefined if it cannot be found quickly (create then judges). */
-async function sourceImageName(region: string, imageId: string): Promise<string | undefined> {
+/** What `look` finds, or undefined if it cannot tell quickly (create then judges). */
+async function quickly<T>(look: () => Promise<T | undefined>): Promise<T | undefined> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => {
         timer = setTimeout(() => resolve(undefined), CHECK_LOOKUP_MS);
         timer.unref?.();
     });
     try {
-        return await Promise.race([describeImage(region, imageId).then((image) => image?.Name), timeout]);
+        return await Promise.race([look(), timeout]);
     } catch {
         return undefined;
     } finally {
         clearTimeout(timer);
+    }
+}
+
+/** The source image's name, or undefined if it cannot be found quickly. */
+function sourceImageName(region: string, imageId: string): Promise<string | undefined> {
+    return quickly(() => describeImage(region, imageId).then((image) => image?.Name));
+}
+
+/**
+ * A copy into another account whose account is the one the source is shared from (the
+ * source's credentials act as it) is refused at preview, naming accountId; when STS cannot tell
+ * quickly (or is skipped), create refuses it before any change instead.
+ */
+async function checkOtherAccount(c: Checker, inputs: Record<string, unknown>): Promise<void> {
+    const { accountId, roleArn, sourceRegion } = inputs;
+    const target = typeof accountId === "string" ? accountId : typeof roleArn === "string" ? ROLE_ARN.exec(roleArn)?.[1] : undefined;
+    if (!target || typeof sourceRegion !== "string" || inputs.shareSource !== true) return;
+    const source = await quickly(() =>
+        actingAsSource(inputs, async () => (currentSettings().skipCredentialsValidation ? undefined : (await callerIdentity(sourceRegion)).account)),
+    );
+    if (source === target) {
+        c.fail(
+            "accountId",
+            `accountId: the copy is to be made in account ${target}, which is the account the source is shared from; a copy into another account needs another account ` +
+                "(or leave roleArn and shareSource out for a copy in the same account)",
+        );
     }
 }
 
@@ -132,9 +240,13 @@ async function syncCopiedTags(inputs: ImageCopyInputs, imageId: string, current:
 
 export const imageCopyKind: ImageKind<ImageCopyInputs, ImageCopyOutputs> = {
     noun: "copy",
-    replaceKeys: ["sourceImageId", "sourceRegion", "region", "name", "encrypted", "kmsKeyId"],
+    replaceKeys: ["sourceImageId", "sourceRegion", "region", "name", "encrypted", "kmsKeyId", "accountId"],
     // The last two are only recorded: they matter when the copy is made or waited for.
-    updateKeys: ["description", "tags", "snapshotTags", "copyImageTags", "snapshotCopyCompletionDurationMinutes", "imageTimeoutMinutes"],
+    updateKeys: [
+        "description", "tags", "snapshotTags", "copyImageTags", "snapshotCopyCompletionDurationMinutes", "imageTimeoutMinutes",
+        // Who acts for the copy and its source: recorded, so later runs (and destroy) act as the same identities.
+        "roleArn", "roleSessionName", "shareSource", "sourceAwsProvider",
+    ],
 
     check(c: Checker, n: Record<string, unknown>, _olds, region) {
         if (c.required("sourceImageId", n.sourceImageId, "the ID of the image to copy (ami-...)")) c.id("sourceImageId", n.sourceImageId, "image");
@@ -144,16 +256,22 @@ export const imageCopyKind: ImageKind<ImageCopyInputs, ImageCopyOutputs> = {
         checkKmsKey(c, n.kmsKeyId, n.encrypted, region);
         c.boolean("copyImageTags", n.copyImageTags);
         checkCompletionDuration(c, n.snapshotCopyCompletionDurationMinutes);
+        checkTargetAccount(c, n);
         return {
             sourceRegion,
             // A key implies encryption (EC2 refuses a key without Encrypted).
             encrypted: n.encrypted ?? (n.kmsKeyId !== undefined && n.kmsKeyId !== null),
             copyImageTags: n.copyImageTags ?? false,
+            shareSource: n.shareSource ?? false,
+            // The account a role acts in is the copy's: another role's account makes another copy (replaceKeys).
+            ...(n.accountId === undefined && typeof n.roleArn === "string" && ROLE_ARN.test(n.roleArn) ? { accountId: ROLE_ARN.exec(n.roleArn)![1] } : {}),
         };
     },
 
     async checkFinal(c, inputs, olds) {
         const { name, region, sourceRegion, sourceImageId } = inputs;
+        // In another account the copy may carry its source's name (names are unique per account and region).
+        if (inputs.shareSource === true || typeof inputs.roleArn === "string") return checkOtherAccount(c, inputs);
         if (typeof name !== "string" || region !== sourceRegion || typeof sourceImageId !== "string" || name === olds.name) return;
         // A copy into the source's own region cannot share its name (names are unique per region).
         if ((await sourceImageName(region as string, sourceImageId)) === name) {
@@ -187,6 +305,7 @@ export const imageCopyKind: ImageKind<ImageCopyInputs, ImageCopyOutputs> = {
     },
 
     async make(inputs, imageTags, snapshotTags, step) {
+        if (inputs.shareSource) await shareSource(inputs, step);
         step.progress(`copying image ${inputs.sourceImageId} from ${inputs.sourceRegion} to ${inputs.region} as ${inputs.name}`);
         return copyImage(
             inputs.region,
@@ -206,6 +325,16 @@ export const imageCopyKind: ImageKind<ImageCopyInputs, ImageCopyOutputs> = {
         );
     },
 
+    async settle(inputs, step, olds) {
+        const share = pendingShare(inputs, olds?.temporaryShare);
+        if (!share) return;
+        step.progress(`withdrawing the temporary share of source image ${share.imageId} with account ${share.account}`);
+        await actingAsSource(inputs as unknown as Record<string, unknown>, () => withdrawShare(share));
+        outstanding.set(shareKey(inputs), null);
+    },
+
+    pending: (inputs) => ({ temporaryShare: pendingShare(inputs, undefined) }),
+
     async finish(inputs, image, _step, change) {
         if (!change) return { copiedTags: copiedTagsOf(inputs, image) };
         const { olds, resuming } = change;
@@ -221,6 +350,6 @@ export const imageCopyKind: ImageKind<ImageCopyInputs, ImageCopyOutputs> = {
         const declared = inputs.tags ?? {};
         const live = withoutMarkerTags(fromTagList(image.Tags));
         const tags = Object.fromEntries(Object.entries(live).filter(([k, v]) => k in declared || copiedTags[k] !== v));
-        return { ...(shared as ImageCopyOutputs), tags: nonEmpty(tags), copiedTags: nonEmpty(copiedTags) };
+        return { ...(shared as ImageCopyOutputs), tags: nonEmpty(tags), copiedTags: nonEmpty(copiedTags), temporaryShare: pendingShare(inputs, extra.temporaryShare) };
     },
 };

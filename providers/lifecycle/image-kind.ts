@@ -96,6 +96,12 @@ export interface ImageKind<I extends ImageInputs, S extends ImageState> {
     outputs(shared: ImageState, inputs: I, image: Image, extra: Partial<S>): S;
     /** State keys as the inputs name them, for diff (e.g. a requested list kept under another key). */
     asInputs?(state: S): Record<string, unknown>;
+    /**
+     * What `make` set up that must go once the image is ready or given up (a copy into another
+     * account: the temporary share of its source), and the state a run that stopped before
+     * recorded (`olds`); called on every such path, and on delete. Safe to repeat.
+     */
+    settle?(inputs: I, step: StepContext, olds?: Partial<S>): Promise<void>;
     /** State a pending image records besides the shared fields. */
     pending?(inputs: I): Partial<S>;
 }

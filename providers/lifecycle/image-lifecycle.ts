@@ -164,6 +164,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
                 const snapshotIds = image ? imageSnapshotIds(image) : [];
                 try {
                     await deleteImageAndSnapshots(region, imageId, snapshotIds);
+                    await this.kind.settle?.(inputs, step);
                 } catch (cleanup) {
                     // Kept in state with its snapshots, so `pulumi destroy` (or the next up) can remove what is left.
                     const both = new GoldenAmiError(`${err.message} Deleting the failed ${this.kind.noun} failed too: ${(cleanup as Error).message}`, "WaitFailed");
@@ -179,6 +180,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         made.release?.();
         let extra: Partial<S> = {};
         try {
+            await this.kind.settle?.(inputs, step);
             extra = await this.kind.finish(inputs, ready.image!, step);
             let outs = await this.completeCreate(inputs, imageId, ready, made.adopted, extra, step);
             await this.publish(inputs, imageId, undefined, step);
@@ -224,11 +226,13 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
                 if (!(resuming && err instanceof WaitFailedError) || news.adoptImageId !== undefined) throw err;
                 step.progress(`${this.kind.noun} ${id} failed; deleting it and its snapshots`);
                 await deleteImageAndSnapshots(region, id, olds.snapshotIds ?? []);
+                await this.kind.settle?.(news, step, olds);
                 throw new GoldenAmiError(
                     `${err.message} The failed ${this.kind.noun} and its snapshots were deleted. What to do: run \`pulumi refresh\` (which drops it from the stack), then \`pulumi up\` to make it again.`,
                     "WaitFailed",
                 );
             }
+            if (resuming) await this.kind.settle?.(news, step, olds);
             const snapshotIds = imageSnapshotIds(ready.image!);
             await updateImageLabels(region, id, snapshotIds, olds, news);
             const extra = await this.kind.finish(news, ready.image!, step, { olds, resuming });
@@ -270,6 +274,8 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
                 return;
             }
         }
+        // A copy deleted before it was ready may still hold its source's temporary share.
+        await this.kind.settle?.(props as unknown as I, this.step(props), props);
         const retain = props.onDestroy === "retain";
         if (props.ssmParameterName && !retain) {
             progress(`deleting SSM parameter ${props.ssmParameterName}`);
@@ -370,12 +376,16 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             return { imageId, adopted: false, release, generation: Number(markers[LINEAGE_TAGS.generation]), lineageEmpty: next.lineageEmpty };
         } catch (err) {
             release?.();
-            if (awsErrorCode(err) === "InvalidAMIName.Duplicate") {
+            // Nothing was made: what make set up for it (a temporary share) goes; the error is make's.
+            const unsettled = await this.kind.settle?.(inputs, step).then(() => undefined, (e: Error) => e);
+            if (awsErrorCode(err) === "InvalidAMIName.Duplicate" && !unsettled) {
                 // Another attempt made it between our look and our call.
                 const raced = await this.earlierImage(inputs);
                 if (raced) return { imageId: raced, adopted: true };
             }
-            throw explainAwsError(err, making);
+            const explained = explainAwsError(err, making);
+            if (unsettled) throw new GoldenAmiError(`${explained.message} Undoing what came before it failed too: ${unsettled.message}`, explained.code);
+            throw explained;
         }
     }
 

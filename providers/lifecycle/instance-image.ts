@@ -41,6 +41,8 @@ export interface InstanceImageInputs extends ImageInputs {
     stopTimeoutMinutes: number;
     /** Test the new image with an instance of it before it is finished (copied, shared). */
     verify?: VerifySettings;
+    /** The account the instance was launched in (a builder's), named when the instance is not visible. */
+    instanceAccountId?: string;
 }
 
 /** Everything the provider keeps in state: the inputs plus what EC2 reports about the image. */
@@ -139,7 +141,7 @@ async function verifyOrReject(inputs: InstanceImageInputs, image: Image, step: S
 export const instanceImageKind: ImageKind<InstanceImageInputs, InstanceImageOutputs> = {
     noun: "image",
     replaceKeys: ["instanceId", "region", "name", "blockDeviceMappings", "stopBeforeImage"],
-    updateKeys: ["description", "tags", "snapshotTags", "afterImage", "waitForBuilder", "provisioningTimeoutMinutes", "stopTimeoutMinutes", "imageTimeoutMinutes", "verify"],
+    updateKeys: ["description", "tags", "snapshotTags", "afterImage", "waitForBuilder", "provisioningTimeoutMinutes", "stopTimeoutMinutes", "imageTimeoutMinutes", "verify", "instanceAccountId"],
 
     check(c: Checker, n: Record<string, unknown>) {
         if (c.required("instanceId", n.instanceId, "the ID of the instance to image (i-...)")) c.id("instanceId", n.instanceId, "instance");
@@ -171,7 +173,7 @@ export const instanceImageKind: ImageKind<InstanceImageInputs, InstanceImageOutp
     async make(inputs, imageTags, snapshotTags, step) {
         const { region, instanceId } = inputs;
         const waits = { onProgress: step.progress, clock: step.clock, timeScale: step.timeScale };
-        const instance = await requireImageableInstance(region, instanceId);
+        const instance = await requireImageableInstance(region, instanceId, inputs.instanceAccountId);
         // Lineage: the AMI the builder was launched from (region/ami-id), on the image and its snapshots.
         if (instance.ImageId) {
             const source = { [LINEAGE_TAGS.source]: `${region}/${instance.ImageId}` };

@@ -98,6 +98,8 @@ export class Builder extends pulumi.dynamic.Resource {
     declare public readonly region: pulumi.Output<string>;
     /** The RunInstances ClientToken (derived from the recipe). */
     declare public readonly clientToken: pulumi.Output<string>;
+    /** The account the builder was launched in (when STS could tell; not under aws:skipCredentialsValidation). */
+    declare public readonly accountId: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: BuilderArgs, opts?: pulumi.CustomResourceOptions) {
         shim ??= providerShim("Builder");
@@ -109,6 +111,7 @@ export class Builder extends pulumi.dynamic.Resource {
                 ...args,
                 instanceId: undefined,
                 clientToken: undefined,
+                accountId: undefined,
                 ...(aws ? { awsProvider: explicitSettings(name, aws) } : {}),
                 resourceUrn: ownUrn(name, "pulumi-nodejs:dynamic/golden-ami:Builder", opts?.parent),
             },

@@ -4,6 +4,7 @@
  * side is lifecycle/image-copy.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { explicitSettings } from "./aws-provider";
 import { ImageResource, ImageResourceArgs } from "./image-resource";
 
 /** Arguments of an {@link ImageCopy}; the shared ones ({@link ImageResourceArgs}, distribution included) are changed in place. */
@@ -58,6 +59,37 @@ export interface ImageCopyArgs extends ImageResourceArgs {
      * best-effort copy. Only used when the copy is made.
      */
     snapshotCopyCompletionDurationMinutes?: pulumi.Input<number>;
+    /**
+     * The AWS account the copy is made in (12 digits), for a copy into another account than the
+     * source's. Only that account may be acted in (checked with STS before any change). Default:
+     * the account of `roleArn`, else the one the copy's credentials act as. Changing it (or a
+     * `roleArn` of another account) makes a new copy; another role of the same account updates in place.
+     */
+    accountId?: pulumi.Input<string>;
+    /**
+     * An IAM role of the account the copy is made in (`arn:aws:iam::<account>:role/<name>`):
+     * the copy, its distribution, retention and delete act as this role, assumed on top of the
+     * copy's provider's (or the stack's) credentials. Its account must be `accountId` when both
+     * are given. The target-account policy (docs/iam-policy-target.json) is what it needs.
+     */
+    roleArn?: pulumi.Input<string>;
+    /** Session name for `roleArn`. Default "golden-ami". */
+    roleSessionName?: pulumi.Input<string>;
+    /**
+     * Share the source image (launch permission) and its snapshots (create-volume permission)
+     * with the copy's account while the copy is made, as the source's owner (`sourceProvider`,
+     * else the credentials the role is assumed with, else the stack's), and withdraw the share
+     * once the copy is available or has failed. Only what was missing is added and withdrawn.
+     * For an encrypted source, the source's KMS key must allow the copy's account (see README,
+     * "Copies into other accounts"). Default false.
+     */
+    shareSource?: pulumi.Input<boolean>;
+    /**
+     * The `aws.Provider` that owns the source image, to share it with (`shareSource`). Default:
+     * the copy's own provider under `roleArn`, else the stack's settings. Only its non-secret
+     * settings are kept in state.
+     */
+    sourceProvider?: pulumi.ProviderResource;
 }
 
 /**
@@ -84,15 +116,25 @@ export class ImageCopy extends ImageResource {
     declare public readonly encrypted: pulumi.Output<boolean>;
     /** The KMS key requested for the copy. */
     declare public readonly kmsKeyId: pulumi.Output<string | undefined>;
+    /** The account the copy is made in, when declared (`accountId`). */
+    declare public readonly accountId: pulumi.Output<string | undefined>;
     /** Tags copied from the source image (copyImageTags), reported apart from `tags`. */
     declare public readonly copiedTags: pulumi.Output<Record<string, string> | undefined>;
 
     constructor(name: string, args: ImageCopyArgs, opts?: pulumi.CustomResourceOptions) {
+        const { sourceProvider, ...rest } = args;
         super(
             "ImageCopy",
             name,
             args,
-            { ...args, sourceRegion: args.sourceRegion, encrypted: args.encrypted, kmsKeyId: args.kmsKeyId, copiedTags: undefined },
+            {
+                ...rest,
+                sourceRegion: args.sourceRegion,
+                encrypted: args.encrypted,
+                kmsKeyId: args.kmsKeyId,
+                copiedTags: undefined,
+                ...(sourceProvider ? { sourceAwsProvider: explicitSettings(name, sourceProvider) } : {}),
+            },
             opts,
         );
     }

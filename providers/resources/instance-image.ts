@@ -57,6 +57,12 @@ export interface InstanceImageArgs extends ImageResourceArgs {
      * deleted with its snapshots and the error shows the test instance's console tail.
      */
     verify?: pulumi.Input<VerifySettings>;
+    /**
+     * The account the instance was launched in (GoldenImage sets it from its builder's state):
+     * when the instance is not visible, the error names it beside the account golden-ami acted
+     * as. Only recorded.
+     */
+    instanceAccountId?: pulumi.Input<string | undefined>;
 }
 
 /**

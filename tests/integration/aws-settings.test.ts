@@ -17,6 +17,8 @@ import { providers } from "../../providers/runtime";
 import { ACCOUNT_ID, inventory, leakCount, leakedSince } from "../support/audit";
 import { Emulator } from "../support/emulator";
 import { recordLeakAudit } from "../support/reliability-summary";
+import { checkedCreate } from "../support/provider-calls";
+import type { BuilderState } from "../../providers/lifecycle/builder";
 
 const REGION = "us-east-1";
 const BUILD_ACCOUNT = "222233334444";
@@ -155,6 +157,20 @@ describe("integration: the AWS provider's settings (emulator, two accounts)", fu
         assert.ok(err instanceof GoldenAmiError, err.stack);
         assert.ok(err.message.includes(instanceId), err.message);
         assert.ok(err.message.includes(`golden-ami acted as account ${ACCOUNT_ID}`) && err.message.includes(`in ${REGION}`), err.message);
+    });
+
+    it("a builder launched in another account: its state records the account, and the image's not-found names it beside the account acted as", async () => {
+        const amazon = await emulator.ec2(REGION, BUILD_ACCOUNT).send(new DescribeImagesCommand({ Owners: ["amazon"], Filters: [{ Name: "name", Values: ["amzn2-ami-hvm-*"] }] }));
+        configure({ "aws:assumeRoles": JSON.stringify([{ roleArn: `arn:aws:iam::${BUILD_ACCOUNT}:role/image-builder` }]) });
+        const builder = await checkedCreate<BuilderState>(providers.Builder, "Builder", "other-account", { region: REGION, baseImageId: amazon.Images![0].ImageId!, waitFor: "none" });
+        assert.equal(builder.outs.accountId, BUILD_ACCOUNT, "the builder's state says which account launched it");
+        configure({});
+        const err = await createImage(builder.id, { instanceAccountId: builder.outs.accountId }).then(() => assert.fail("create succeeded"), (e: Error) => e);
+        assert.ok(err instanceof GoldenAmiError && err.code === "InstanceNotFound", String(err));
+        assert.ok(err.message.includes(`the builder was created by account ${BUILD_ACCOUNT}`), err.message);
+        assert.ok(err.message.includes(`golden-ami acted as account ${ACCOUNT_ID}`) && err.message.includes(`in ${REGION}`), err.message);
+        configure({ "aws:assumeRoles": JSON.stringify([{ roleArn: `arn:aws:iam::${BUILD_ACCOUNT}:role/image-builder` }]) });
+        await providers.Builder.delete!(builder.id, { ...builder.inputs, ...builder.outs });
     });
 
     it("aws:skipCredentialsValidation: errors do not ask STS who the credentials are", async () => {

@@ -2,7 +2,7 @@
 // (`configure` hands over every `aws:*` key as text), the account lists, the default tags
 // merged in check, and errors that name who golden-ami acted as.
 import * as assert from "node:assert/strict";
-import { accountRefusal, AwsSettings, awsSettingsFromConfig, durationSeconds, identityKey, settingsOfExplicit, withDefaultTags } from "../../providers/core/aws-settings";
+import { accountRefusal, AwsSettings, awsSettingsFromConfig, durationSeconds, identityKey, settingsOfExplicit, withDefaultTags, withTargetRole } from "../../providers/core/aws-settings";
 import { GoldenAmiError, withIdentity } from "../../providers/core/errors";
 import { configureStack, resetClients } from "../../providers/ec2/client";
 import { awsError } from "../support/fakes";
@@ -154,5 +154,31 @@ describe("unit: aws:defaultTags in check", function () {
         const provider = offlineProvider();
         const { inputs } = await provider.check!({}, { instanceId: INSTANCE, resourceUrn: URN, awsProvider: { region: "ap-southeast-2" } });
         assert.equal(inputs.region, "ap-southeast-2");
+    });
+});
+
+describe("unit: the settings of a copy into another account (withTargetRole)", function () {
+    const base: AwsSettings = {
+        profile: "tooling",
+        assumeRoles: [{ roleArn: "arn:aws:iam::222233334444:role/builder" }],
+        allowedAccountIds: ["222233334444"],
+        forbiddenAccountIds: undefined,
+        defaultTags: { team: "platform" },
+    };
+
+    it("assumes the target role last, on top of the base chain, and acts only in the role's account", () => {
+        const s = withTargetRole(base, { roleArn: "arn:aws:iam::111122223333:role/target", sessionName: "copy" });
+        assert.deepEqual(s.assumeRoles?.map((r) => [r.roleArn, r.sessionName]), [["arn:aws:iam::222233334444:role/builder", undefined], ["arn:aws:iam::111122223333:role/target", "copy"]]);
+        assert.deepEqual(s.allowedAccountIds, ["111122223333"], "the base's allowed accounts are the source's, not the target's");
+        assert.equal(s.profile, "tooling");
+        assert.deepEqual(s.defaultTags, { team: "platform" });
+        assert.notEqual(identityKey(s), identityKey(base), "its clients are its own");
+        assert.equal(accountRefusal("222233334444", "us-east-1", s)?.includes("allows only 111122223333"), true, "credentials that stay in the source account are refused");
+    });
+
+    it("keeps the base's forbidden accounts; the role's session name defaults to golden-ami", () => {
+        const s = withTargetRole({ forbiddenAccountIds: ["999999999999"] }, { roleArn: "arn:aws:iam::111122223333:role/target", accountId: "111122223333" });
+        assert.deepEqual(s.forbiddenAccountIds, ["999999999999"]);
+        assert.equal(s.assumeRoles?.[0].sessionName, "golden-ami");
     });
 });

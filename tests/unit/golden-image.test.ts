@@ -383,6 +383,47 @@ describe("unit: GoldenImage component (Pulumi mocks)", function () {
         await new Promise((resolve) => setImmediate(resolve));
         assert.equal(registered.length, 0, "nothing registered");
     });
+
+    it("copyToAccounts: one ImageCopy per account and region, acting as the account's role, sharing the source, with that account's key and distribution", async () => {
+        const registered = await installMocks();
+        const golden = new GoldenImage("acct", withBuilder({
+            copyToAccounts: [
+                { accountId: "111122223333", roleArn: "arn:aws:iam::111122223333:role/golden-ami-target" },
+                {
+                    accountId: "444455556666", roleArn: "arn:aws:iam::444455556666:role/t", regions: ["eu-west-1", "us-west-2"],
+                    kmsKeyIds: { "eu-west-1": "alias/b-eu" }, distribution: { launchAccounts: ["777788889999"] },
+                },
+            ],
+        }));
+        await settle(golden.accountImageIds, golden.regionImageIds);
+        const image = ofType(registered, INSTANCE_TYPE)[0];
+        const copies = ofType(registered, COPY_TYPE);
+        assert.deepEqual(copies.map((c) => c.name).sort(), ["acct-copy-111122223333", "acct-copy-444455556666-eu-west-1", "acct-copy-444455556666-us-west-2"]);
+        for (const c of copies) {
+            assert.equal(c.inputs.shareSource, true, c.name);
+            assert.equal(c.inputs.sourceImageId, image.id, c.name);
+            assert.ok(c.inputs.roleArn.includes(`::${c.inputs.accountId}:role/`), c.name);
+        }
+        const byName = Object.fromEntries(copies.map((c) => [c.name, c.inputs]));
+        assert.equal(byName["acct-copy-111122223333"].region, BUILD_REGION, "the default region is the build region");
+        assert.equal(byName["acct-copy-444455556666-eu-west-1"].kmsKeyId, "alias/b-eu");
+        assert.equal(byName["acct-copy-444455556666-us-west-2"].kmsKeyId, undefined);
+        assert.deepEqual(byName["acct-copy-444455556666-eu-west-1"].launchAccounts, ["777788889999"]);
+        assert.equal(byName["acct-copy-111122223333"].launchAccounts, undefined, "no distribution unless the target's own");
+        const ids = await valueOf(golden.accountImageIds);
+        assert.deepEqual(Object.keys(ids).sort(), ["111122223333", "444455556666"]);
+        assert.deepEqual(Object.keys(ids["444455556666"]).sort(), ["eu-west-1", "us-west-2"]);
+    });
+
+    it("copyToAccounts: refuses a bad account ID, a role ARN that is not one or of another account, a duplicate account, naming the field", async () => {
+        await installMocks();
+        const role = "arn:aws:iam::111122223333:role/t";
+        assert.throws(() => new GoldenImage("a1", withBuilder({ copyToAccounts: [{ accountId: "1111", roleArn: role }] })), /copyToAccounts\[0\]\.accountId must be a 12-digit AWS account ID/);
+        assert.throws(() => new GoldenImage("a2", withBuilder({ copyToAccounts: [{ accountId: "111122223333", roleArn: "arn:aws:iam::111122223333:user/bob" }] })), /copyToAccounts\[0\]\.roleArn "arn:aws:iam::111122223333:user\/bob" is not an IAM role ARN/);
+        assert.throws(() => new GoldenImage("a3", withBuilder({ copyToAccounts: [{ accountId: "444455556666", roleArn: role }] })), /copyToAccounts\[0\]\.roleArn is a role of account 111122223333, but accountId is 444455556666/);
+        assert.throws(() => new GoldenImage("a4", withBuilder({ copyToAccounts: [{ accountId: "111122223333", roleArn: role }, { accountId: "111122223333", roleArn: role }] })), /lists account 111122223333 twice/);
+        assert.throws(() => new GoldenImage("a5", withBuilder({ copyToAccounts: [{ accountId: "111122223333", roleArn: role, regions: ["eu-west-1"], kmsKeyIds: { "us-west-2": "alias/k" } }] })), /kmsKeyIds names us-west-2, which is not in its regions/);
+    });
 });
 
 /** The outputs of a build stack (us-east-1, copied to eu-west-1), as consumers and regional stacks read them. */

@@ -1,7 +1,11 @@
-// docs/iam-policy.json grants exactly the AWS actions golden-ami's own code calls: derived
-// here from the source (every `new <Name>Command(` and `paginate<Name>(` in providers/ and
-// components/, with the client package each name is imported from), so a new SDK call
-// without a policy line, or a policy line for a call that no longer exists, fails.
+// docs/iam-policy-build.json grants exactly the AWS actions golden-ami's own code calls, and
+// docs/iam-policy-target.json (the role of an account copies are made in) exactly those of the
+// modules a copy reaches (the copy kind and the lifecycle, and what they import): derived here
+// from the source (every `new <Name>Command(` and `paginate<Name>(`, with the client package
+// each name is imported from), so a new SDK call without a policy line, or a policy line for a
+// call that no longer exists, fails. The build policy also has the two actions AWS checks on
+// the caller for calls the code makes: iam:PassRole (RunInstances with an instance profile) and
+// sts:AssumeRole (the SDK's fromTemporaryCredentials, for aws:assumeRoles and target roles).
 // KMS is not called by golden-ami itself: EBS calls it on the caller's behalf when an image
 // copy is encrypted, so the KMS actions AWS documents for EBS encryption are allowed exactly
 // when the code makes encrypted copies (CopyImage with Encrypted / KmsKeyId).
@@ -10,7 +14,10 @@ import * as fs from "fs";
 import * as path from "path";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const POLICY_FILE = path.join(ROOT, "docs", "iam-policy.json");
+const BUILD_POLICY = path.join(ROOT, "docs", "iam-policy-build.json");
+const TARGET_POLICY = path.join(ROOT, "docs", "iam-policy-target.json");
+/** Where a copy into another account starts: its kind and the lifecycle (every module they import is reached). */
+const COPY_ENTRY_FILES = ["providers/lifecycle/image-copy.ts", "providers/lifecycle/image-lifecycle.ts"];
 const SCANNED_DIRS = ["providers", "components"];
 
 /** IAM service prefix of each AWS SDK v3 client package the product may use. */
@@ -102,10 +109,29 @@ function sdkBindings(code: string): { named: Map<string, Binding>; namespaces: M
     return { named, namespaces };
 }
 
-/** Every AWS action the product code sends, with where; `unresolved` lists calls whose package is unknown. */
-export function actionsInSource(): { uses: Use[]; unresolved: string[]; encryptedCopyAt: string[] } {
-    const result = { uses: [] as Use[], unresolved: [] as string[], encryptedCopyAt: [] as string[] };
-    for (const file of SCANNED_DIRS.flatMap(sourceFiles)) {
+/** `entries` and every product module they import, directly or not (relative imports). */
+export function reachedFiles(entries: string[]): string[] {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        const code = withoutComments(fs.readFileSync(path.join(ROOT, file), "utf8"));
+        for (const m of code.matchAll(/(?:from\s*|require\(\s*|import\(\s*)["'](\.{1,2}\/[^"']+)["']/g)) {
+            const target = path.join(path.dirname(file), m[1]);
+            if (fs.existsSync(path.join(ROOT, `${target}.ts`))) visit(`${target}.ts`);
+        }
+    };
+    entries.forEach(visit);
+    return [...seen].sort();
+}
+
+/** Every AWS action the product code (or `files`) sends, with where; `unresolved` lists calls whose package is unknown. */
+export function actionsInSource(files = SCANNED_DIRS.flatMap(sourceFiles)): { uses: Use[]; unresolved: string[]; encryptedCopyAt: string[]; implied: Use[] } {
+    const result = { uses: [] as Use[], unresolved: [] as string[], encryptedCopyAt: [] as string[], implied: [] as Use[] };
+    for (const file of files) {
+        const text = withoutComments(fs.readFileSync(path.join(ROOT, file), "utf8"));
+        if (/\bIamInstanceProfile\s*:/.test(text) && /RunInstancesCommand/.test(text)) result.implied.push({ action: "iam:PassRole", where: file });
+        if (/\bfromTemporaryCredentials\s*\(/.test(text)) result.implied.push({ action: "sts:AssumeRole", where: file });
         const one = scanSource(file, fs.readFileSync(path.join(ROOT, file), "utf8"));
         result.uses.push(...one.uses);
         result.unresolved.push(...one.unresolved);
@@ -169,6 +195,7 @@ interface Statement {
     Condition?: Record<string, Record<string, string>>;
 }
 
+let POLICY_FILE = BUILD_POLICY;
 function policy(): { Version: string; Statement: Statement[] } {
     return JSON.parse(fs.readFileSync(POLICY_FILE, "utf8"));
 }
@@ -177,10 +204,14 @@ function actionsOf(statement: Statement): string[] {
     return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 }
 
-describe("unit: docs/iam-policy.json grants exactly the actions the code calls", function () {
-    const { uses, unresolved, encryptedCopyAt } = actionsInSource();
+for (const [name, file, files] of [
+    ["docs/iam-policy-build.json", BUILD_POLICY, undefined],
+    ["docs/iam-policy-target.json", TARGET_POLICY, reachedFiles(COPY_ENTRY_FILES)],
+] as const) describe(`unit: ${name} grants exactly the actions the code calls`, function () {
+    const { uses, unresolved, encryptedCopyAt, implied } = actionsInSource(files ? [...files] : undefined);
     const used = new Map<string, string[]>();
-    for (const u of uses) used.set(u.action, [...(used.get(u.action) ?? []), u.where]);
+    for (const u of [...uses, ...(files ? [] : implied)]) used.set(u.action, [...(used.get(u.action) ?? []), u.where]);
+    before(() => { POLICY_FILE = file; });
 
     it("the scan reads named, aliased, namespace and require imports, paginators, and skips comments", () => {
         const fixture = [
@@ -207,7 +238,7 @@ describe("unit: docs/iam-policy.json grants exactly the actions the code calls",
 
     it("finds the AWS calls of providers/ and components/ (and can tell where each comes from)", () => {
         assert.deepEqual(unresolved, [], "calls the scan cannot attribute to a client package");
-        assert.ok(used.has("ec2:CreateImage") && used.has("ec2:DescribeImages"), `found: ${[...used.keys()].join(", ")}`);
+        assert.ok(used.has(files ? "ec2:CopyImage" : "ec2:CreateImage") && used.has("ec2:DescribeImages"), `found: ${[...used.keys()].join(", ")}`);
         console.log(`      ${used.size} actions used: ${[...used.keys()].sort().join(", ")}`);
     });
 
@@ -223,6 +254,7 @@ describe("unit: docs/iam-policy.json grants exactly the actions the code calls",
             for (const a of actionsOf(s)) {
                 assert.match(a, /^[a-z0-9-]+:[A-Za-z*]+$/, `action ${a}`);
                 if (!a.startsWith("kms:")) assert.ok(!a.includes("*"), `${a}: list EC2/SSM actions one by one`);
+                if (a === "iam:PassRole") assert.equal(s.Condition?.StringEquals?.["iam:PassedToService"], "ec2.amazonaws.com", "PassRole only to EC2");
             }
         }
         const all = p.Statement.flatMap(actionsOf);
