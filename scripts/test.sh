@@ -31,7 +31,7 @@ if [ -z "$spec_given" ]; then
   # (Order from a measured --parallel run, slowest first: see the "slowest files" line it prints.)
   slowest=(tests/e2e/faults.test.ts tests/e2e/long-wait.test.ts tests/e2e/recovery.test.ts tests/e2e/instance-image.test.ts
            tests/e2e/builder.test.ts tests/e2e/image-copy.test.ts tests/e2e/golden-image.test.ts tests/e2e/aws-settings.test.ts
-           tests/e2e/demo.test.ts tests/e2e/readme-aws.test.ts tests/e2e/generations.test.ts tests/e2e/verify.test.ts tests/e2e/secrets.test.ts)
+           tests/e2e/demo.test.ts tests/e2e/accounts.test.ts tests/e2e/readme-aws.test.ts tests/e2e/generations.test.ts tests/e2e/verify.test.ts tests/e2e/secrets.test.ts)
   shopt -s nullglob globstar
   files=()
   for f in "${slowest[@]}" tests/e2e/**/*.test.ts tests/integration/**/*.test.ts tests/emulator/**/*.test.ts tests/unit/**/*.test.ts tests/**/*.test.ts; do
