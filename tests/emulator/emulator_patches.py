@@ -963,3 +963,4 @@ def apply() -> None:
     ext_references.apply()
     ext_ssm_image.apply()
     __import__("ext_launch_mappings").apply()  # RunInstances mappings merged with the AMI's
+    __import__("ext_call_pacing").apply()  # latency per action; the call log's target
