@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from emulator_http import GoldenAmiMiddleware, _read_body, _scope
-from emulator_state import ConfigError, EmulatorState
+from emulator_state import ConfigError, EmulatorState, add_setting
 
 LATENCY_KEY = "latency"
 TARGET_PARAMS = ("ImageId", "SnapshotId")
@@ -115,36 +115,6 @@ def _wrap_record_call(original: Any) -> Any:
     return record_call
 
 
-def _wrap_configure(original: Any) -> Any:
-    def configure(self: EmulatorState, body: Any) -> dict[str, Any]:
-        if isinstance(body, dict) and LATENCY_KEY in body:
-            body = dict(body)
-            latency = parse_latency(body.pop(LATENCY_KEY))  # validated before anything is applied
-            answer = original(self, body)
-            PACING.update(latency)
-            answer[LATENCY_KEY] = PACING.snapshot()
-            return answer
-        return original(self, body)
-
-    return configure
-
-
-def _wrap_snapshot_config(original: Any) -> Any:
-    def snapshot_config(self: EmulatorState) -> dict[str, Any]:
-        latency = PACING.snapshot()
-        return {**original(self), LATENCY_KEY: latency} if latency else original(self)
-
-    return snapshot_config
-
-
-def _wrap_reset(original: Any) -> Any:
-    def reset(self: EmulatorState) -> None:
-        original(self)
-        PACING.update(None)
-
-    return reset
-
-
 _applied = False
 
 
@@ -156,6 +126,4 @@ def apply() -> None:
     _applied = True
     GoldenAmiMiddleware.__call__ = _wrap_call(GoldenAmiMiddleware.__call__)  # type: ignore[method-assign]
     EmulatorState.record_call = _wrap_record_call(EmulatorState.record_call)  # type: ignore[method-assign]
-    EmulatorState.configure = _wrap_configure(EmulatorState.configure)  # type: ignore[method-assign]
-    EmulatorState._snapshot_config_locked = _wrap_snapshot_config(EmulatorState._snapshot_config_locked)  # type: ignore[method-assign]
-    EmulatorState.reset = _wrap_reset(EmulatorState.reset)  # type: ignore[method-assign]
+    add_setting(LATENCY_KEY, parse_latency, PACING.update, lambda: {LATENCY_KEY: PACING.snapshot()} if PACING.snapshot() else {}, lambda: PACING.update(None))
