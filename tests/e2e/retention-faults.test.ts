@@ -15,7 +15,7 @@ import * as assert from "node:assert/strict";
 import * as ec2 from "@aws-sdk/client-ec2";
 import { AccountInventory, inventory, leakCount, leakedSince } from "../support/audit";
 import { Emulator, EmulatorCall, pollUntil } from "../support/emulator";
-import { killTree, newBackendDir, PulumiStack } from "../support/pulumi";
+import { generationsStack, killTree, PulumiStack } from "../support/pulumi";
 
 const BUILD = "us-east-1";
 const COPY = "eu-west-1";
@@ -33,36 +33,21 @@ describe("e2e: retention under faults (SIGKILL mid-retention, throttling, protec
     let emulator: Emulator;
     let baseline: AccountInventory;
     let stack: PulumiStack;
+    let next: () => Promise<Record<string, unknown>>;
     const generations: Outputs[] = [];
 
     before(async () => {
         emulator = await Emulator.start({ timing: { imagePending: 0.5, copyPending: 0.5 } });
         baseline = await inventory(emulator, REGIONS);
-        stack = await PulumiStack.create({
-            program: "golden",
-            backendDir: newBackendDir(),
-            env: emulator.env(BUILD),
-            config: {
-                "aws:region": BUILD,
-                "golden-ami:mode": "build",
-                "golden-ami:copyToRegions": JSON.stringify([COPY]),
-                "golden-ami:retention": JSON.stringify({ keep: 5, launchedWithin: "0s" }),
-            },
-        });
+        ({ stack, rebuild: next } = await generationsStack(emulator, { build: BUILD, copy: COPY }, { "golden-ami:retention": JSON.stringify({ keep: 5, launchedWithin: "0s" }) }));
     });
     after(async () => {
         await stack?.remove();
         await emulator?.stop();
     });
 
-    async function rebuild(): Promise<Outputs> {
-        await stack.setConfig({ "golden-ami:existingInstanceId": await emulator.launchInstance(BUILD) });
-        const up = await stack.up();
-        assert.equal(up.code, 0, up.stdout + up.stderr);
-        const out = (await stack.outputs()) as unknown as Outputs;
-        generations.push(out);
-        return out;
-    }
+    /** The next generation: its outputs, recorded in `generations`. */
+    const rebuild = async (): Promise<Outputs> => generations[generations.push((await next()) as unknown as Outputs) - 1];
 
     /** The account's images of golden-ami lineages in a region (deprecated and disabled included). */
     async function lineageImages(region: string): Promise<ec2.Image[]> {
@@ -119,6 +104,7 @@ describe("e2e: retention under faults (SIGKILL mid-retention, throttling, protec
         assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr);
         const g4 = (await stack.outputs()) as unknown as Outputs;
         assert.equal(g4.generation, 4);
+        generations.push(g4);
 
         for (const region of REGIONS) {
             const left = await lineageImages(region);

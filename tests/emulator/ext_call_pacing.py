@@ -115,15 +115,12 @@ def _wrap_record_call(original: Any) -> Any:
     return record_call
 
 
-_applied = False
-
-
 def apply() -> None:
-    """Install call pacing and call targets once. Idempotent."""
-    global _applied
-    if _applied:
+    """Install call pacing and call targets; a second call finds them installed."""
+    if getattr(GoldenAmiMiddleware.__call__, "paced", False):
         return
-    _applied = True
-    GoldenAmiMiddleware.__call__ = _wrap_call(GoldenAmiMiddleware.__call__)  # type: ignore[method-assign]
+    paced = _wrap_call(GoldenAmiMiddleware.__call__)
+    paced.paced = True  # type: ignore[attr-defined]
+    GoldenAmiMiddleware.__call__ = paced  # type: ignore[method-assign]
     EmulatorState.record_call = _wrap_record_call(EmulatorState.record_call)  # type: ignore[method-assign]
     add_setting(LATENCY_KEY, parse_latency, PACING.update, lambda: {LATENCY_KEY: PACING.snapshot()} if PACING.snapshot() else {}, lambda: PACING.update(None))
