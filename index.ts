@@ -58,7 +58,8 @@
  *
  * Build and regional mode — generations: a rebuild retires the previous image (deprecated, left
  * registered) instead of deleting it. `retention` (object): { keep (default 2), minAge ("7d"),
- * launchedWithin (default "14d") }: which retired generations stay; referenced ones always do.
+ * launchedWithin (default "14d"), disableAfter (unset: never) }: which retired generations stay
+ * (referenced ones always do), and when an unreferenced kept one is disabled (DisableImage).
  * `onDestroy`: `delete` (default: destroy removes every generation) or `retain` (keeps the current one).
  * `publish` (build mode, object): {} or { parameterName }: the AMI ID of each region in an SSM
  * parameter of that region (`/golden-ami/<namePrefix>/latest` by default, data type aws:ec2:image).

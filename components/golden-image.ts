@@ -245,7 +245,7 @@ export interface GoldenImageArgs {
 
     /**
      * Which retired generations of the image and of each copy stay after a rebuild (see
-     * InstanceImage's `retention`): `keep` (2), `minAge`, `launchedWithin` ("14d").
+     * InstanceImage's `retention`): `keep` (2), `minAge`, `launchedWithin` ("14d"), `disableAfter` (unset: never).
      */
     retention?: pulumi.Input<RetentionArgs>;
     /** `"delete"` (default): destroy removes every generation in every region; `"retain"` keeps the current one. */

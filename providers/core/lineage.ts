@@ -43,9 +43,19 @@ export interface RetentionArgs {
     minAge?: string;
     /** Keep every generation an instance was launched from within this window (LastLaunchedTime). Default "14d"; "0s" turns it off. */
     launchedWithin?: string;
+    /**
+     * Disable (DisableImage: private, unlaunchable, hidden from DescribeImages, restorable with
+     * EnableImage) every generation kept longer than this after its retirement, unless something
+     * still references it or launched from it within launchedWithin. Unset: never disabled.
+     */
+    disableAfter?: string;
 }
 
 export const DEFAULT_RETENTION = { keep: 2, minAge: "0s", launchedWithin: "14d" } as const;
+
+/** The retention settings: the keys check accepts; the last three are durations. */
+export const RETENTION_KEYS = ["keep", "minAge", "launchedWithin", "disableAfter"] as const;
+export const RETENTION_DURATIONS = ["minAge", "launchedWithin", "disableAfter"] as const;
 
 /** What destroy does with the current generation: delete it with the lineage (default), or keep it. */
 export type OnDestroy = "delete" | "retain";
@@ -64,11 +74,12 @@ export function parseDuration(text: unknown): number | undefined {
 }
 
 /** The retention policy in milliseconds, defaults applied (inputs are validated at check). */
-export function retentionPolicy(args: RetentionArgs | undefined): { keep: number; minAgeMs: number; launchedWithinMs: number } {
+export function retentionPolicy(args: RetentionArgs | undefined): { keep: number; minAgeMs: number; launchedWithinMs: number; disableAfterMs?: number } {
     return {
         keep: args?.keep ?? DEFAULT_RETENTION.keep,
         minAgeMs: parseDuration(args?.minAge ?? DEFAULT_RETENTION.minAge) ?? 0,
         launchedWithinMs: parseDuration(args?.launchedWithin ?? DEFAULT_RETENTION.launchedWithin) ?? 0,
+        disableAfterMs: args?.disableAfter === undefined ? undefined : parseDuration(args.disableAfter),
     };
 }
 
@@ -79,6 +90,8 @@ export interface GenerationImage {
     /** Epoch ms of retirement; undefined for a generation not retired (yet). */
     retiredAt?: number;
     protected: boolean;
+    /** DisableImage'd: still a generation of the lineage, still removable. */
+    disabled?: boolean;
     snapshotIds: string[];
 }
 
@@ -86,6 +99,8 @@ export interface GenerationImage {
 export interface RetentionReport {
     kept: Array<{ imageId: string; generation: number; reason: string }>;
     removed: Array<{ imageId: string; generation: number }>;
+    /** Kept generations this run disabled (retention.disableAfter); absent when none. */
+    disabled?: Array<{ imageId: string; generation: number }>;
 }
 
 /** What keeps an image besides count and age: references (ARNs) and the last launch (epoch ms). */
@@ -120,6 +135,28 @@ export function needUsage(retired: GenerationImage[], policy: ReturnType<typeof 
     return [...retired]
         .sort((a, b) => b.generation - a.generation)
         .filter((image, index) => index >= policy.keep && now - (image.retiredAt ?? now) >= policy.minAgeMs);
+}
+
+/**
+ * The kept generations to disable now: retired at least `disableAfter` ago, not disabled yet,
+ * and in use by nothing — a referenced image is never disabled, since disabling makes it
+ * unlaunchable (and private), which would break the very consumer that keeps it.
+ */
+export function planDisable(kept: GenerationImage[], policy: ReturnType<typeof retentionPolicy>, now: number, usage: UsageFacts): GenerationImage[] {
+    return disableDue(kept, policy, now).filter((image) => !inUse(image, policy, now, usage));
+}
+
+/** The kept generations old enough to disable, before usage is known (whose usage must be looked up). */
+export function disableDue(kept: GenerationImage[], policy: ReturnType<typeof retentionPolicy>, now: number): GenerationImage[] {
+    const after = policy.disableAfterMs;
+    if (after === undefined) return [];
+    return kept.filter((image) => !image.disabled && image.retiredAt !== undefined && now - image.retiredAt >= after);
+}
+
+function inUse(image: GenerationImage, policy: ReturnType<typeof retentionPolicy>, now: number, usage: UsageFacts): boolean {
+    if ((usage.references.get(image.imageId) ?? []).length > 0) return true;
+    const launched = usage.lastLaunched.get(image.imageId);
+    return launched !== undefined && now - launched < policy.launchedWithinMs;
 }
 
 function keepReason(image: GenerationImage, index: number, policy: ReturnType<typeof retentionPolicy>, now: number, usage: UsageFacts): string | undefined {

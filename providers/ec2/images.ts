@@ -35,7 +35,7 @@ export function imageBlockDeviceOutputs(image: Image): ImageBlockDeviceOutput[] 
 /** The image, or undefined when EC2 does not know it (deregistered, never made, other region). */
 export async function describeImage(region: string, imageId: string): Promise<Image | undefined> {
     try {
-        const out = await ec2Client(region).send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+        const out = await ec2Client(region).send(new DescribeImagesCommand({ ImageIds: [imageId], IncludeDisabled: true }));
         const image = out.Images?.[0];
         return image && image.State !== "deregistered" ? image : undefined;
     } catch (err) {

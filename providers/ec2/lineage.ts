@@ -10,6 +10,7 @@ import {
     DescribeImageReferencesCommand,
     DescribeImagesCommand,
     DescribeSnapshotsCommand,
+    DisableImageCommand,
     EnableImageDeprecationCommand,
     Image,
     Snapshot,
@@ -61,6 +62,7 @@ export function generationImage(image: Image): GenerationImage {
         generation: generationOf(tags) ?? 0,
         retiredAt: Number.isNaN(retired) ? undefined : retired,
         protected: (image.DeregistrationProtection ?? "").startsWith("enabled"),
+        disabled: image.State === "disabled",
         snapshotIds: imageSnapshotIds(image),
     };
 }
@@ -113,6 +115,15 @@ export async function retireImage(region: string, image: Image, now: number): Pr
         await client.send(new CreateTagsCommand({ Resources: [image.ImageId!], Tags: [{ Key: LINEAGE_TAGS.retiredAt, Value: new Date(now).toISOString() }] }));
     } catch (err) {
         throw explainAwsError(err, `retiring image ${image.ImageId} in ${region}`);
+    }
+}
+
+/** Disables a retired image (DisableImage: private, unlaunchable, still registered, restorable with EnableImage). */
+export async function disableImage(region: string, imageId: string): Promise<void> {
+    try {
+        await ec2Client(region).send(new DisableImageCommand({ ImageId: imageId }));
+    } catch (err) {
+        throw explainAwsError(err, `disabling retired image ${imageId} in ${region}`);
     }
 }
 

@@ -28,7 +28,7 @@ import {
 } from "../core/distribution";
 import { withDefaultTags } from "../core/aws-settings";
 import { awsErrorCode, explainAwsError, GoldenAmiError } from "../core/errors";
-import { generationOf, LINEAGE_TAGS, ON_DESTROY_VALUES, parseDuration } from "../core/lineage";
+import { generationOf, LINEAGE_TAGS, ON_DESTROY_VALUES, parseDuration, RETENTION_DURATIONS, RETENTION_KEYS } from "../core/lineage";
 import { deterministicImageName, MANAGED_BY_VALUE, MARKER_TAGS, resourceNameFromUrn } from "../core/naming";
 import { DEFAULT_IMAGE_TIMEOUT_MINUTES, MAX_USER_TAGS } from "../core/options";
 import { defaultRegion } from "../core/region";
@@ -268,8 +268,10 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
                     progress(`retiring ${this.kind.noun} ${id}: generation ${generationOf(fromTagList(newer.Tags))} (${newer.ImageId}) replaces it; it stays registered`);
                     await retireOne(region, image, this.ctx.clock);
                 } else {
-                    // Deregistered out of band: nothing to retire; what is left of it (its snapshots) goes.
-                    await deleteImageAndSnapshots(region, id, props.snapshotIds ?? []);
+                    // Gone already (this run's retention removed it, or it was deregistered out of band): nothing to
+                    // retire; only what is still left of it (its snapshots) goes, so nothing is deleted twice.
+                    const left = await readDeregisteredImage(region, props);
+                    if (left) await deleteImageAndSnapshots(region, id, left.snapshotIds);
                 }
                 return;
             }
@@ -291,9 +293,13 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         const left = await removeLineage(lineage, retain ? { imageId: id, snapshotIds: props.snapshotIds ?? [] } : undefined, progress);
         if (left.length > 0) {
             const warn = this.ctx.warn?.(props.resourceUrn) ?? progress;
+            const commands = left.map(
+                (l) => `aws ec2 disable-image-deregistration-protection --region ${region} --image-id ${l.imageId} && aws ec2 deregister-image --region ${region} --image-id ${l.imageId} --delete-associated-snapshots`,
+            );
             warn(
-                `golden-ami: left ${left.map((l) => `${l.imageId} (generation ${l.generation})`).join(", ")} of lineage ${lineageOf(lineage)} in ${region}: deregistration protection is on. ` +
-                    `What to do: disable it (aws ec2 disable-image-deregistration-protection --region ${region} --image-id <id>), then deregister the image with its snapshots (aws ec2 deregister-image --delete-associated-snapshots).`,
+                `golden-ami: left ${left.map((l) => `${l.imageId} (generation ${l.generation})`).join(", ")} of lineage ${lineageOf(lineage)} in ${region}, with their snapshots: deregistration protection is on. ` +
+                    `What to do: if they are no longer needed, turn protection off and deregister them with their snapshots: ${commands.join("; ")} ` +
+                    `(protection enabled with a cooldown allows the deregistration only 24 hours after it is turned off).`,
             );
         }
     }
@@ -492,24 +498,24 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
     }
 }
 
-/** retention: keep a whole number >= 0; minAge and launchedWithin durations like "12h" or "7d". */
+/** retention: keep a whole number >= 0; minAge, launchedWithin and disableAfter durations like "12h" or "7d". */
 function checkRetention(c: Checker, value: unknown): void {
     if (value === undefined || value === null || containsUnknown(value)) return;
     if (typeof value !== "object" || Array.isArray(value)) {
-        c.fail("retention", `retention must be an object like { keep: 2, minAge: "7d", launchedWithin: "14d" }, not ${JSON.stringify(value)}`);
+        c.fail("retention", `retention must be an object like { keep: 2, minAge: "7d", launchedWithin: "14d", disableAfter: "30d" }, not ${JSON.stringify(value)}`);
         return;
     }
     const r = value as Record<string, unknown>;
     if (r.keep !== undefined && (typeof r.keep !== "number" || !Number.isInteger(r.keep) || r.keep < 0)) {
         c.fail("retention.keep", `retention.keep must be a whole number of retired generations to keep, 0 or more, not ${JSON.stringify(r.keep)}`);
     }
-    for (const key of ["minAge", "launchedWithin"]) {
+    for (const key of RETENTION_DURATIONS) {
         if (r[key] !== undefined && parseDuration(r[key]) === undefined) {
             c.fail(`retention.${key}`, `retention.${key} must be a duration like "90s", "30m", "12h", "7d" or "2w" (parts may combine: "1d12h"), not ${JSON.stringify(r[key])}`);
         }
     }
     for (const key of Object.keys(r)) {
-        if (!["keep", "minAge", "launchedWithin"].includes(key)) c.fail(`retention.${key}`, `retention.${key} is not a retention setting; use keep, minAge or launchedWithin`);
+        if (!(RETENTION_KEYS as readonly string[]).includes(key)) c.fail(`retention.${key}`, `retention.${key} is not a retention setting; use ${RETENTION_KEYS.join(", ")}`);
     }
 }
 

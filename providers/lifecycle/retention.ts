@@ -13,12 +13,14 @@
 import type { Image } from "@aws-sdk/client-ec2";
 import { Clock, ProgressFn } from "../core/context";
 import {
+    disableDue,
     generationOf,
     GenerationImage,
     LINEAGE_TAGS,
     lineageId,
     needUsage,
     OnDestroy,
+    planDisable,
     planRetention,
     RetentionArgs,
     retentionPolicy,
@@ -27,7 +29,7 @@ import {
 import { shortHash } from "../core/naming";
 import { fromTagList, TagMap } from "../core/tags";
 import { updateTags } from "../ec2/labels";
-import { deleteSnapshots, deregisterWithSnapshots, generationImage, imageReferences, lineageImages, lineageSnapshots, retireImage } from "../ec2/lineage";
+import { deleteSnapshots, deregisterWithSnapshots, disableImage, generationImage, imageReferences, lineageImages, lineageSnapshots, retireImage } from "../ec2/lineage";
 
 /** What a resource knows of its place in a lineage. */
 export interface LineageInputs {
@@ -96,14 +98,7 @@ export async function retireAndRetain(
     }
     const retired = older.map(generationImage);
     const policy = retentionPolicy(inputs.retention);
-    const candidates = needUsage(retired, policy, now);
-    const references = candidates.length ? await imageReferences(region, candidates.map((c) => c.imageId)) : new Map<string, string[]>();
-    const lastLaunched = new Map<string, number>();
-    for (const image of older) {
-        const at = image.LastLaunchedTime ? Date.parse(image.LastLaunchedTime) : NaN;
-        if (!Number.isNaN(at)) lastLaunched.set(image.ImageId!, at);
-    }
-    const plan = planRetention(retired, policy, now, { references, lastLaunched });
+    const { plan, keptImages, usage } = await planFor(region, older, retired, policy, now);
     const removed: RetentionReport["removed"] = [];
     for (const image of plan.remove) {
         progress(`retention: deregistering ${image.imageId} (generation ${image.generation}) and deleting its snapshots`);
@@ -112,26 +107,51 @@ export async function retireAndRetain(
     }
     const remaining = images.filter((i) => !removed.some((r) => r.imageId === i.ImageId));
     await deleteOrphanSnapshots(region, lineageOf(inputs), remaining, current.snapshotIds);
+    const disabled: RetentionReport["removed"] = [];
+    for (const image of planDisable(keptImages, policy, now, usage)) {
+        progress(`retention: disabling ${image.imageId} (generation ${image.generation}): retired longer than retention.disableAfter, referenced by nothing`);
+        await disableImage(region, image.imageId);
+        disabled.push({ imageId: image.imageId, generation: image.generation });
+    }
     for (const k of plan.kept) progress(`retention: keeping ${k.imageId} (generation ${k.generation}): ${k.reason}`);
-    return { kept: plan.kept, removed };
+    return { kept: plan.kept, removed, ...(disabled.length ? { disabled } : {}) };
 }
 
 /**
- * Whether retention would remove something now that the last run kept (a reference went
- * away, an age passed): read-only, for diff. False without anything kept.
+ * The retention plan of the retired generations, with the usage facts it needed: references
+ * are asked only for those neither count nor age keeps, and for those old enough to disable.
+ */
+async function planFor(region: string, raw: Image[], retired: GenerationImage[], policy: ReturnType<typeof retentionPolicy>, now: number) {
+    const byCount = needUsage(retired, policy, now);
+    const keptByCount = retired.filter((g) => !byCount.includes(g));
+    const ask = [...new Set([...byCount, ...disableDue(keptByCount, policy, now)].map((c) => c.imageId))];
+    const references = ask.length ? await imageReferences(region, ask) : new Map<string, string[]>();
+    const lastLaunched = new Map<string, number>();
+    for (const image of raw) {
+        const at = image.LastLaunchedTime ? Date.parse(image.LastLaunchedTime) : NaN;
+        if (!Number.isNaN(at)) lastLaunched.set(image.ImageId!, at);
+    }
+    const usage = { references, lastLaunched };
+    const plan = planRetention(retired, policy, now, usage);
+    const keptImages = retired.filter((g) => !plan.remove.includes(g));
+    return { plan, keptImages, usage };
+}
+
+/**
+ * Whether retention would remove (or disable) something now that the last run kept (a
+ * reference went away, an age passed): read-only, for diff. False without anything kept.
  */
 export async function retentionDue(inputs: LineageInputs, report: RetentionReport | undefined, generation: number | undefined, clock: Clock): Promise<boolean> {
     if (!report || report.kept.length === 0 || generation === undefined) return false;
     const images = await lineageImages(inputs.region, lineageOf(inputs));
-    const retired = images.map(generationImage).filter((g) => g.generation < generation);
+    const older = images.filter((i) => (generationOf(fromTagList(i.Tags)) ?? 0) < generation);
+    const retired = older.map(generationImage);
     const policy = retentionPolicy(inputs.retention);
     const now = clock.now();
-    const candidates = needUsage(retired, policy, now);
-    if (candidates.length === 0) return false;
-    const references = await imageReferences(inputs.region, candidates.map((c) => c.imageId));
-    const lastLaunched = new Map<string, number>();
-    for (const image of images) if (image.LastLaunchedTime) lastLaunched.set(image.ImageId!, Date.parse(image.LastLaunchedTime));
-    return planRetention(retired, policy, now, { references, lastLaunched }).remove.length > 0;
+    const kept = retired.filter((g) => !needUsage(retired, policy, now).includes(g));
+    if (needUsage(retired, policy, now).length === 0 && disableDue(kept, policy, now).length === 0) return false;
+    const { plan, keptImages, usage } = await planFor(inputs.region, older, retired, policy, now);
+    return plan.remove.length > 0 || planDisable(keptImages, policy, now, usage).length > 0;
 }
 
 /**

@@ -61,7 +61,9 @@ export interface ImageResourceArgs extends DistributionInputs {
      * is kept. An image still referenced (a live instance, a launch template's newest 10 versions,
      * an SSM parameter: DescribeImageReferences) or under deregistration protection is never
      * removed; `retentionReport` says why each kept one stays. The rest is deregistered with its
-     * snapshots. Runs on every `pulumi up` that creates or updates this resource. Updated in place.
+     * snapshots. `disableAfter` (unset: never): a kept generation retired at least that long ago
+     * is disabled (DisableImage), unless still referenced or launched from within launchedWithin.
+     * Runs on every `pulumi up` that creates or updates this resource. Updated in place.
      */
     retention?: pulumi.Input<RetentionArgs>;
     /**

@@ -33,6 +33,8 @@ export interface EmulatorCall {
     status: number;
     /** The access key ID that signed the call (from the SigV4 Authorization header). */
     accessKeyId: string;
+    /** The ImageId or SnapshotId the request names (the first one), if any (ext_call_pacing.py). */
+    target?: string;
 }
 /** When one snapshot of an image started and completes (epoch ms), and its volume's size. */
 export interface EmulatorSnapshotEvent { volumeSize: number; startedAt: number; completedAt: number; }
@@ -268,7 +270,8 @@ export class Emulator {
     /**
      * Partial update: given timing keys replace the current ones (null removes a key, back to
      * its default), `throttle: null` clears throttling, `failNext` queues one failure,
-     * `copyLimit` caps snapshot copies in flight per destination region (null: no cap).
+     * `copyLimit` caps snapshot copies in flight per destination region (null: no cap),
+     * `latency` slows chosen actions.
      */
     async configure(settings: {
         timing?: EmulatorTimingUpdate;
@@ -277,6 +280,8 @@ export class Emulator {
         /** AMI ID → the status check its instances fail (`null` removes one). */
         statusFailures?: Record<string, "instance" | "system" | null>;
         copyLimit?: number | null;
+        /** EC2 action → seconds its requests wait before they are handled (`null` removes one; `latency: null` all). */
+        latency?: Record<string, number | null> | null;
     }): Promise<void> {
         await this.control("POST", "/_golden-ami/config", settings);
     }

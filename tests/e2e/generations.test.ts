@@ -11,7 +11,7 @@ import * as ec2 from "@aws-sdk/client-ec2";
 import { GetParameterCommand, GetParameterHistoryCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { inventory, leakCount, leakedSince, AccountInventory } from "../support/audit";
 import { Emulator } from "../support/emulator";
-import { newBackendDir, PulumiStack } from "../support/pulumi";
+import { generationsStack, PulumiStack } from "../support/pulumi";
 
 const BUILD = "us-east-1";
 const COPY = "eu-west-1";
@@ -34,6 +34,7 @@ describe("e2e: generations, retirement and retention (GoldenImage)", function ()
     let emulator: Emulator;
     let baseline: AccountInventory;
     let stack: PulumiStack;
+    let next: () => Promise<Record<string, unknown>>;
     const generations: Outputs[] = [];
     let templateId: string;
     const ssm = (region: string) => new SSMClient({ region, endpoint: emulator.endpoint, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
@@ -41,18 +42,10 @@ describe("e2e: generations, retirement and retention (GoldenImage)", function ()
     before(async () => {
         emulator = await Emulator.start({ timing: { imagePending: 0.5, copyPending: 0.5 } });
         baseline = await inventory(emulator, REGIONS);
-        stack = await PulumiStack.create({
-            program: "golden",
-            backendDir: newBackendDir(),
-            env: emulator.env(BUILD),
-            config: {
-                "aws:region": BUILD,
-                "golden-ami:mode": "build",
-                "golden-ami:copyToRegions": JSON.stringify([COPY]),
-                "golden-ami:retention": JSON.stringify({ keep: 1, launchedWithin: "0s" }),
-                "golden-ami:publish": JSON.stringify({}),
-            },
-        });
+        ({ stack, rebuild: next } = await generationsStack(emulator, { build: BUILD, copy: COPY }, {
+            "golden-ami:retention": JSON.stringify({ keep: 1, launchedWithin: "0s" }),
+            "golden-ami:publish": JSON.stringify({}),
+        }));
     });
     after(async () => {
         await stack?.remove();
@@ -60,10 +53,7 @@ describe("e2e: generations, retirement and retention (GoldenImage)", function ()
     });
 
     async function rebuild(): Promise<Outputs> {
-        await stack.setConfig({ "golden-ami:existingInstanceId": await emulator.launchInstance(BUILD) });
-        const up = await stack.up();
-        assert.equal(up.code, 0, up.stdout + up.stderr);
-        const out = (await stack.outputs()) as unknown as Outputs;
+        const out = (await next()) as unknown as Outputs;
         generations.push(out);
         for (const region of REGIONS) assert.equal(await published(region), out.regionImageIds[region], `${PARAMETER} in ${region} names generation ${out.generation}`);
         return out;

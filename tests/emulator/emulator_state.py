@@ -16,6 +16,7 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 # Timing keys understood by the emulator (seconds, floats). Missing or 0 means
@@ -256,3 +257,39 @@ class EmulatorState:
 
 
 STATE = EmulatorState()
+
+
+def add_setting(
+    key: str,
+    parse: Callable[[Any], Any],
+    store: Callable[[Any], None],
+    shown: Callable[[], dict[str, Any]],
+    reset: Callable[[], None],
+) -> None:
+    """One control-API setting an extension keeps itself (copyLimit, latency, ...): ``parse``
+    validates the body's value (ConfigError) before anything is applied, ``store`` applies it,
+    ``shown()`` is what the configuration answers for it (merged in), ``reset`` returns it to
+    its start-up value with the rest of the configuration."""
+    configure, snapshot, full_reset = EmulatorState.configure, EmulatorState._snapshot_config_locked, EmulatorState.reset
+
+    def configure_with(self: EmulatorState, body: Any) -> dict[str, Any]:
+        if not (isinstance(body, dict) and key in body):
+            return configure(self, body)
+        rest = dict(body)
+        value = parse(rest.pop(key))
+        answer = configure(self, rest)
+        store(value)
+        answer.pop(key, None)
+        return {**answer, **shown()}
+
+    def snapshot_with(self: EmulatorState) -> dict[str, Any]:
+        return {**snapshot(self), **shown()}
+
+    def reset_with(self: EmulatorState) -> None:
+        full_reset(self)
+        reset()
+
+    EmulatorState.configure = configure_with  # type: ignore[method-assign]
+    EmulatorState._snapshot_config_locked = snapshot_with  # type: ignore[method-assign]
+    EmulatorState.reset = reset_with  # type: ignore[method-assign]
+

@@ -27,7 +27,7 @@ from typing import Any
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.amis import AmiBackend
 
-from emulator_state import STATE, ConfigError, EmulatorState
+from emulator_state import STATE, ConfigError, add_setting
 
 COPY_LIMIT_KEY = "copyLimit"
 
@@ -94,33 +94,8 @@ def _wrap_copy_image(original: Any) -> Any:
     return copy_image
 
 
-def _wrap_configure(original: Any) -> Any:
-    def configure(self: EmulatorState, body: Any) -> dict[str, Any]:
-        if isinstance(body, dict) and COPY_LIMIT_KEY in body:
-            body = dict(body)
-            limit = parse_copy_limit(body.pop(COPY_LIMIT_KEY))  # validated before anything is applied
-            answer = original(self, body)
-            LIMITS.limit = limit
-            answer[COPY_LIMIT_KEY] = limit
-            return answer
-        return original(self, body)
-
-    return configure
-
-
-def _wrap_snapshot_config(original: Any) -> Any:
-    def snapshot_config(self: EmulatorState) -> dict[str, Any]:
-        return {**original(self), COPY_LIMIT_KEY: LIMITS.limit}
-
-    return snapshot_config
-
-
-def _wrap_reset(original: Any) -> Any:
-    def reset(self: EmulatorState) -> None:
-        original(self)
-        LIMITS.reset()
-
-    return reset
+def _store_limit(limit: int | None) -> None:
+    LIMITS.limit = limit
 
 
 _applied = False
@@ -133,6 +108,4 @@ def apply() -> None:
         return
     _applied = True
     AmiBackend.copy_image = _wrap_copy_image(AmiBackend.copy_image)  # type: ignore[method-assign]
-    EmulatorState.configure = _wrap_configure(EmulatorState.configure)  # type: ignore[method-assign]
-    EmulatorState._snapshot_config_locked = _wrap_snapshot_config(EmulatorState._snapshot_config_locked)  # type: ignore[method-assign]
-    EmulatorState.reset = _wrap_reset(EmulatorState.reset)  # type: ignore[method-assign]
+    add_setting(COPY_LIMIT_KEY, parse_copy_limit, _store_limit, lambda: {COPY_LIMIT_KEY: LIMITS.limit}, LIMITS.reset)

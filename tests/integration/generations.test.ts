@@ -48,7 +48,7 @@ describe("integration: generations, retirement and retention (emulator)", functi
     }
 
     async function image(imageId: string): Promise<ec2.Image | undefined> {
-        const out = await client.send(new ec2.DescribeImagesCommand({ Owners: ["self"], IncludeDeprecated: true }));
+        const out = await client.send(new ec2.DescribeImagesCommand({ Owners: ["self"], IncludeDeprecated: true, IncludeDisabled: true }));
         return out.Images?.find((i) => i.ImageId === imageId);
     }
     const tag = (i: ec2.Image | undefined, key: string) => i?.Tags?.find((t) => t.Key === key)?.Value;
@@ -214,12 +214,48 @@ describe("integration: generations, retirement and retention (emulator)", functi
         assert.equal(await value(), undefined, "destroy deletes it");
     });
 
+    it("retention.disableAfter: an unreferenced retired generation is disabled, stays a generation, and retention and destroy still remove it; a referenced one is never disabled", async function () {
+        const baseline = await inventory(emulator, [REGION]);
+        const policy = { retention: { keep: 5, launchedWithin: "0s", disableAfter: "0s" } };
+        const g1 = await build(policy);
+        const g2 = await build(policy);
+        assert.deepEqual(g2.retentionReport?.disabled, [{ imageId: g1.imageId, generation: 1 }]);
+        assert.equal((await image(g1.imageId))?.State, "disabled");
+        const template = await client.send(
+            new ec2.CreateLaunchTemplateCommand({ LaunchTemplateName: `lt-d-${process.pid}`, LaunchTemplateData: { ImageId: g2.imageId, InstanceType: "t3.micro" } }),
+        );
+        const g3 = await build(policy);
+        assert.equal(g3.retentionReport?.disabled, undefined, "generation 1 is disabled already; generation 2 is referenced");
+        assert.equal((await image(g2.imageId))?.State, "available", "a referenced generation is never disabled");
+        assert.deepEqual(g3.retentionReport?.kept.map((k) => k.generation), [2, 1], "the disabled generation is still one of the lineage");
+
+        // keep 1: the disabled generation 1 goes, with its snapshots; generation 2 stays (the newest retired), not disabled (the template).
+        const keep1 = { ...g3, retention: { keep: 1, launchedWithin: "0s", disableAfter: "0s" } };
+        const { outs } = await provider.update!(g3.imageId, g3, keep1);
+        assert.deepEqual(outs.retentionReport.removed, [{ imageId: g1.imageId, generation: 1 }]);
+        assert.equal(outs.retentionReport.disabled, undefined);
+        for (const s of g1.snapshotIds) assert.equal(await snapshotExists(s), false);
+
+        // The template moves on: the next run (diff sees the work, nothing else changed) disables generation 2; destroy removes it all the same.
+        await client.send(new ec2.DeleteLaunchTemplateCommand({ LaunchTemplateId: template.LaunchTemplate!.LaunchTemplateId }));
+        assert.equal((await provider.diff!(g3.imageId, outs, { ...outs })).changes, true);
+        const second = await provider.update!(g3.imageId, outs, { ...outs });
+        assert.deepEqual(second.outs.retentionReport.disabled, [{ imageId: g2.imageId, generation: 2 }]);
+        assert.equal((await image(g2.imageId))?.State, "disabled");
+        assert.equal((await provider.diff!(g3.imageId, second.outs, { ...second.outs })).changes, false, "nothing more to do");
+        await provider.delete!(g3.imageId, second.outs);
+        assert.equal(leakCount(await leakedSince(emulator, baseline, [REGION])), 0, "destroy removed the disabled generation too");
+    });
+
     it("bad retention input is refused at check, naming the field", async function () {
         const check = (retention: unknown, onDestroy?: unknown) =>
             provider.check!({}, { instanceId: "i-0123456789abcdef0", region: REGION, resourceUrn: URN, retention, onDestroy });
         assert.deepEqual((await check({ keep: -1 })).failures?.map((f) => f.property), ["retention.keep"]);
         assert.deepEqual((await check({ minAge: "soon" })).failures?.map((f) => f.property), ["retention.minAge"]);
         assert.deepEqual((await check({ launchedWithin: 14 })).failures?.map((f) => f.property), ["retention.launchedWithin"]);
+        const disable = await check({ disableAfter: "a month" });
+        assert.deepEqual(disable.failures?.map((f) => f.property), ["retention.disableAfter"]);
+        assert.match(disable.failures![0].reason, /retention\.disableAfter must be a duration like/);
         assert.deepEqual((await check({ keep: 1 }, "keep")).failures?.map((f) => f.property), ["onDestroy"]);
         assert.deepEqual((await check({ keep: 0, minAge: "1d12h" })).failures ?? [], []);
         for (const bad of ["golden-ami/no-leading-slash", "/aws/reserved", "/has space/latest", "/a//b"]) {

@@ -58,7 +58,7 @@ export async function inventory(
     if (kinds.includes("volumePermissions")) result.volumePermissions = {};
     await each(regions, async (region) => {
         const client = emulator.ec2(region, accountId === ACCOUNT_ID ? undefined : accountId);
-        const images = await client.send(new DescribeImagesCommand({ Owners: ["self"] }));
+        const images = await client.send(new DescribeImagesCommand({ Owners: ["self"], IncludeDisabled: true }));
         const live = (images.Images ?? []).filter((i) => i.State !== "deregistered");
         result.images[region] = (images.Images ?? []).map((i) => i.ImageId!).sort();
         const snapshots = await client.send(new DescribeSnapshotsCommand({ Filters: [{ Name: "owner-id", Values: [accountId] }] }));

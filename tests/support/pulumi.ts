@@ -4,7 +4,7 @@
  * tests need (killing an interrupted CLI with its plugins, looking for a line in its output).
  */
 import * as fs from "fs";
-import { RunResult } from "../../scripts/harness/pulumi-stack";
+import { newBackendDir, PulumiStack, RunResult } from "../../scripts/harness/pulumi-stack";
 
 export * from "../../scripts/harness/pulumi-stack";
 
@@ -51,4 +51,29 @@ export function killTree(pid: number): void {
 export function said(result: RunResult, text: string | RegExp): boolean {
     const all = `${result.stdout}\n${result.stderr}`;
     return typeof text === "string" ? all.includes(text) : text.test(all);
+}
+
+/**
+ * Generations end to end: a stack of the repository's program (index.ts) in build mode, with
+ * one copy region, on its own backend; `rebuild` captures a fresh instance (a new recipe: the
+ * next generation) with `pulumi up` and answers the outputs.
+ */
+export async function generationsStack(
+    emulator: { env(region: string): Record<string, string>; launchInstance(region: string): Promise<string> },
+    regions: { build: string; copy: string },
+    config: Record<string, string>,
+): Promise<{ stack: PulumiStack; rebuild(): Promise<Record<string, unknown>> }> {
+    const stack = await PulumiStack.create({
+        program: "golden",
+        backendDir: newBackendDir(),
+        env: emulator.env(regions.build),
+        config: { "aws:region": regions.build, "golden-ami:mode": "build", "golden-ami:copyToRegions": JSON.stringify([regions.copy]), ...config },
+    });
+    async function rebuild(): Promise<Record<string, unknown>> {
+        await stack.setConfig({ "golden-ami:existingInstanceId": await emulator.launchInstance(regions.build) });
+        const up = await stack.up();
+        if (up.code !== 0) throw new Error(`pulumi up failed (${up.code}): ${up.stdout}${up.stderr}`);
+        return stack.outputs();
+    }
+    return { stack, rebuild };
 }

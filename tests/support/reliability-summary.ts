@@ -30,6 +30,7 @@ import * as path from "path";
 export const EXTERNAL_FAULT_TESTS: ReadonlyArray<{ label: string; title: RegExp }> = [
     { label: "SIGKILL of `pulumi up` during the image wait", title: /^e2e: InstanceImage survives SIGKILL of `pulumi up` mid-wait/ },
     { label: "image wait timed out, next `pulumi up` resumes", title: /^e2e: InstanceImage records an image whose wait timed out/ },
+    { label: "SIGKILL of `pulumi up` mid-retention, re-run under 30% throttling", title: /^e2e: retention under faults .* SIGKILL mid-retention/ },
 ];
 
 /** Suites whose tests are fault tests, except the ones listed in NOT_FAULT_TESTS. */
