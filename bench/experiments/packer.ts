@@ -31,8 +31,13 @@ import { detectionRows, FanoutImage } from "./fanout";
 
 const SOURCE = "us-east-1";
 const COPY_REGIONS = ["eu-west-1", "ap-southeast-2"];
-/** Emulated seconds of each timed state (the same for both tools). */
-export const PACKER_TIMING_S = { instancePending: 30, instanceStopping: 30, instanceTerminating: 30, imagePending: 60, copyPending: 60 };
+/**
+ * Emulated seconds of each timed state (the same for both tools). Each is an odd multiple of
+ * 7.5 s: a wait that starts as its state starts and looks every 15 s (Packer's waiters) sees the
+ * change 7.5 s late, its average case; with multiples of 15 s its looks would land just after
+ * every change by construction (its best case).
+ */
+export const PACKER_TIMING_S = { instancePending: 37.5, instanceStopping: 37.5, instanceTerminating: 37.5, imagePending: 67.5, copyPending: 67.5 };
 /** Packer's waiter delay (instance running / stopped, image available) when none is set. */
 export const PACKER_DEFAULT_DELAY_S = 15;
 /** Packer raises the image-available waiter's attempts to 120 (30 minutes at 15 s) when no override is set. */
