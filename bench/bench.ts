@@ -12,11 +12,14 @@
  *   4. fleets of 1×1, 5×3 and 20×8 images × regions under the copy limit and 10% throttling,
  *      then no-op runs of the 20×8 stack against as many plain resources: bench/experiments/fleet.ts, noop.ts;
  *   5. start-up, `pulumi up` to golden-ami's first EC2 call, and golden-ami's share of it:
- *      bench/experiments/startup.ts.
+ *      bench/experiments/startup.ts;
+ *   6. golden-ami against Packer's amazon-ebs builder on the same job and timings (Packer built
+ *      on first use): bench/experiments/packer.ts.
  * Then the targets, the tables and bench/results/latest.json: bench/report.ts.
  *
  * Flags: --scale F (default 10), --repeat N (default 5), --quick (repeat 1, no 600 s wait),
- * --only latency,fanout,noop,fleet,startup (parts to run). Writes bench/results/latest.json.
+ * --packer-scale F (default 5),
+ * --only latency,fanout,noop,fleet,startup,packer (parts to run). Writes bench/results/latest.json.
  * Run through bench/run.sh (toolchain on PATH, dist/ compiled).
  */
 import * as fs from "fs";
@@ -27,6 +30,7 @@ import { runFanout } from "./experiments/fanout";
 import { runLatency } from "./experiments/latency";
 import { runFleet } from "./experiments/fleet";
 import { runNoop, runNoopAtScale } from "./experiments/noop";
+import { runPacker } from "./experiments/packer";
 import { runStartup } from "./experiments/startup";
 import { parseOptions } from "./lib/options";
 import { RecordingProxy } from "./lib/proxy";
@@ -45,7 +49,7 @@ async function main(): Promise<void> {
     const backendDir = path.join(REPO_ROOT, ".ga", "bench", `state-${Date.now().toString(36)}`);
     fs.mkdirSync(backendDir, { recursive: true });
     const ctx: BenchContext = { emulator, proxy, backendDir, hookLog: path.join(backendDir, "time-scale-hook.log"), probeLog: path.join(backendDir, "probe.jsonl") };
-    const parts: Parts = { latency: [], fanout: [], noop: undefined, fleet: [], noopAtScale: undefined, startup: undefined };
+    const parts: Parts = { latency: [], fanout: [], noop: undefined, fleet: [], noopAtScale: undefined, startup: undefined, packer: undefined };
     try {
         if (opts.parts.has("latency")) parts.latency = await runLatency(ctx, opts);
         if (opts.parts.has("fanout")) parts.fanout = await runFanout(ctx, opts);
@@ -57,11 +61,12 @@ async function main(): Promise<void> {
             for (const c of parts.fleet) delete c.stack;
         }
         if (opts.parts.has("startup")) parts.startup = await runStartup(ctx, opts);
+        if (opts.parts.has("packer")) parts.packer = await runPacker(ctx, opts);
     } finally {
         await proxy.stop();
         await emulator.stop();
         // Throwaway stacks: their state dies with the emulator; drop their config files and state.
-        for (const program of ["fanout", "empty", "plain"]) {
+        for (const program of ["fanout", "empty", "plain", "golden"]) {
             for (const f of fs.readdirSync(path.join(REPO_ROOT, "bench", "programs", program))) {
                 if (/^Pulumi\..+\.yaml$/.test(f) && f !== "Pulumi.yaml") fs.rmSync(path.join(REPO_ROOT, "bench", "programs", program, f));
             }

@@ -10,6 +10,7 @@ import { FanoutCase, FANOUT_COPY_S, FANOUT_IMAGE_S } from "./experiments/fanout"
 import { CONTROL_LABEL, LatencyCell } from "./experiments/latency";
 import { FLEET_COPY_LIMIT, FLEET_COPY_S, FLEET_IMAGE_S, FLEET_PARALLEL, FLEET_THROTTLE, FleetCase } from "./experiments/fleet";
 import { NOOP_IMAGES, NoopAtScale, NoopResult } from "./experiments/noop";
+import { PackerComparison, packerSection } from "./experiments/packer";
 import { StartupResult } from "./experiments/startup";
 import { Options } from "./lib/options";
 import { round, table } from "./lib/stats";
@@ -23,6 +24,7 @@ export interface Parts {
     fleet: FleetCase[];
     noopAtScale: NoopAtScale | undefined;
     startup: StartupResult | undefined;
+    packer: PackerComparison | undefined;
 }
 
 /** The machine, the toolchain and the commit the figures were measured on. */
@@ -111,7 +113,7 @@ export function evaluate({ latency, fanout, noop, fleet, noopAtScale }: Parts): 
     return targets;
 }
 
-export function report(opts: Options, facts: Record<string, unknown>, { latency, fanout, noop, fleet, noopAtScale, startup }: Parts, targets: Target[]): string {
+export function report(opts: Options, facts: Record<string, unknown>, { latency, fanout, noop, fleet, noopAtScale, startup, packer }: Parts, targets: Target[]): string {
     const F = opts.scale;
     const out: string[] = [];
     const metText = (ok: boolean) => (ok ? "met" : "NOT MET");
@@ -279,6 +281,7 @@ export function report(opts: Options, facts: Record<string, unknown>, { latency,
         out.push(`   first loads in the provider process: ${loads(m.providerLoadsMs)}`);
         out.push(`   golden-ami's own share (its modules in the program + its runtime in the provider): ${startup.ownS.toFixed(2)} s of ${m.toFirstCallS.toFixed(2)} s`);
     }
+    if (packer) out.push("", ...packerSection(packer));
     out.push("");
     out.push(`Targets: ${targets.filter((t) => t.met).length} of ${targets.length} met.`);
     for (const t of targets.filter((x) => !x.met)) out.push(`  not met: ${t.figure} = ${t.value} (target ${t.target})`);
@@ -287,12 +290,13 @@ export function report(opts: Options, facts: Record<string, unknown>, { latency,
 
 /** Everything measured, as bench/results/latest.json holds it (with the method behind each figure). */
 export function results(opts: Options, facts: Record<string, unknown>, parts: Parts, targets: Target[], text: string, startedAt: number): Record<string, unknown> {
-    const { latency, fanout, noop, fleet, noopAtScale, startup } = parts;
+    const { latency, fanout, noop, fleet, noopAtScale, startup, packer } = parts;
     return {
         machine: facts,
         settings: {
             scale: opts.scale,
             fleetScale: opts.fleetScale,
+            packerScale: opts.packerScale,
             repeat: opts.repeat,
             quick: opts.quick,
             waitsS: opts.waits,
@@ -325,6 +329,7 @@ export function results(opts: Options, facts: Record<string, unknown>, parts: Pa
         fleet,
         noopAtScale,
         startup,
+        packer,
         targets,
         table: text,
         benchRealS: round((Date.now() - startedAt) / 1000),

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import { EmulatorCall, EmulatorImageEvent } from "../../scripts/harness/emulator";
 import { Options } from "../lib/options";
+import { RecordingProxy } from "../lib/proxy";
 import { BenchContext, benchStack, isDescribe, log, timed } from "../lib/runs";
 import { round } from "../lib/stats";
 
@@ -41,6 +42,28 @@ export interface FanoutCase {
     describeInWaitWindowByRegion: Record<string, Record<string, number>>;
 }
 
+/**
+ * Each image the emulator made: when it was created, became available and was first seen
+ * available by a response through the recording proxy, in emulated seconds from `start`
+ * (epoch ms), and the detection latency (seen − available).
+ */
+export function detectionRows(images: Record<string, EmulatorImageEvent>, proxy: RecordingProxy, start: number, F: number, what: string): FanoutImage[] {
+    return Object.entries(images).map(([imageId, e]) => {
+        const seen = proxy.seenAvailableAt(imageId);
+        if (seen === undefined) throw new Error(`${what}: no response ever reported ${imageId} available`);
+        const rel = (t: number) => round(((t - start) * F) / 1000);
+        return {
+            imageId,
+            kind: e.kind,
+            region: e.region,
+            createdAtS: rel(e.createdAt),
+            availableAtS: rel(e.availableAt),
+            seenAvailableAtS: rel(seen),
+            latencyS: round(((seen - e.availableAt) * F) / 1000),
+        };
+    });
+}
+
 async function fanoutCase(
     ctx: BenchContext,
     opts: Options,
@@ -71,20 +94,7 @@ async function fanoutCase(
     }
     const { calls, images } = await emulator.calls();
     const start = calls.find((c) => c.action === "CreateImage")!.at;
-    const rows: FanoutImage[] = Object.entries(images).map(([imageId, e]: [string, EmulatorImageEvent]) => {
-        const seen = proxy.seenAvailableAt(imageId);
-        if (seen === undefined) throw new Error(`fan-out ${name}: no response ever reported ${imageId} available`);
-        const rel = (t: number) => round(((t - start) * F) / 1000);
-        return {
-            imageId,
-            kind: e.kind,
-            region: e.region,
-            createdAtS: rel(e.createdAt),
-            availableAtS: rel(e.availableAt),
-            seenAvailableAtS: rel(seen),
-            latencyS: round(((seen - e.availableAt) * F) / 1000),
-        };
-    });
+    const rows = detectionRows(images, proxy, start, F, `fan-out ${name}`);
     const end = Math.max(...rows.map((r) => r.seenAvailableAtS));
     const describes = calls.filter(isDescribe);
     const windowEnd = start + (end * 1000) / F;

@@ -309,6 +309,17 @@ export class Emulator {
         await this.control("POST", "/moto-api/reset", {});
     }
 
+    /** One of moto's default Amazon Linux 2 AMIs in `region` (what builders launch from). */
+    async baseImage(region: string, accountId?: string): Promise<ec2sdk.Image> {
+        const images = await this.ec2(region, accountId).send(new ec2sdk.DescribeImagesCommand({
+            Owners: ["amazon"],
+            Filters: [{ Name: "name", Values: ["amzn2-ami-hvm-*"] }],
+        }));
+        const image = images.Images?.find((i) => i.ImageId);
+        if (!image) throw new Error(`golden-ami emulator: no Amazon Linux 2 AMI in ${region}`);
+        return image;
+    }
+
     /**
      * RunInstances with a default moto Amazon Linux 2 AMI; waits until running. `userData` is
      * the script (base64-encoded here); `volumeSizes` gives the instance exactly these EBS
@@ -316,15 +327,10 @@ export class Emulator {
      */
     async launchInstance(region: string, options: { tags?: Record<string, string>; userData?: string; volumeSizes?: number[]; accountId?: string } = {}): Promise<string> {
         const client = this.ec2(region, options.accountId);
-        const images = await client.send(new ec2sdk.DescribeImagesCommand({
-            Owners: ["amazon"],
-            Filters: [{ Name: "name", Values: ["amzn2-ami-hvm-*"] }],
-        }));
-        const image = images.Images?.find((i) => i.ImageId);
-        const imageId = image?.ImageId;
-        if (!imageId) throw new Error(`golden-ami emulator: no Amazon Linux 2 AMI in ${region}`);
+        const image = await this.baseImage(region, options.accountId);
+        const imageId = image.ImageId!;
         const tags = Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
-        const devices = [image!.RootDeviceName ?? "/dev/xvda", "/dev/sdf", "/dev/sdg", "/dev/sdh", "/dev/sdi"];
+        const devices = [image.RootDeviceName ?? "/dev/xvda", "/dev/sdf", "/dev/sdg", "/dev/sdh", "/dev/sdi"];
         const run = await client.send(new ec2sdk.RunInstancesCommand({
             ImageId: imageId,
             InstanceType: "t3.micro",
