@@ -147,6 +147,17 @@ describe("client factory and credentials (providers/ec2/client.ts)", function ()
         assert.equal(await endpointOf(ec2Client(REGION)), "http://127.0.0.1:4999/ec2");
         assert.equal(await endpointOf(ssmClient(REGION)), "http://127.0.0.1:4998/");
         assert.equal(await endpointOf(stsClient(REGION)), undefined);
+        resetClients();
+        configureStack({ staticKeys: KEYS, endpoints: { sts: "http://127.0.0.1:4997" } });
+        assert.equal(await endpointOf(stsClient(REGION)), "http://127.0.0.1:4997/");
+        assert.equal(await endpointOf(ec2Client(REGION)), undefined);
+    });
+
+    it("with endpoints only, the credentials are the standard chain's", async function () {
+        await withEnv({ ...NO_AWS_ENV, AWS_ACCESS_KEY_ID: "AKIAFROMENV", AWS_SECRET_ACCESS_KEY: "env-secret" }, async () => {
+            configureStack({ endpoints: { ec2: "http://127.0.0.1:4999" } });
+            assert.equal((await keysOf(ec2Client(REGION))).accessKeyId, "AKIAFROMENV");
+        });
     });
 
     it("reads a named profile from the given shared credentials file", async function () {
