@@ -40,6 +40,10 @@ export interface FakeImage {
     protection: string;
     /** What made it: "CreateImage", "CopyImage" or "seed". */
     madeBy: string;
+    /** CreationDate as DescribeImages answers it (default 2026-01-01T00:00:00.000Z). */
+    creationDate?: string;
+    /** LastLaunchedTime as DescribeImages answers it (unset: never launched). */
+    lastLaunchedTime?: string;
 }
 
 export interface FakeSnapshot {
@@ -210,7 +214,8 @@ export class FakeEc2 {
             State: state,
             StateReason: state === "failed" ? image.stateReason : undefined,
             OwnerId: OWNER,
-            CreationDate: "2026-01-01T00:00:00.000Z",
+            CreationDate: image.creationDate ?? "2026-01-01T00:00:00.000Z",
+            LastLaunchedTime: image.lastLaunchedTime,
             Architecture: "x86_64",
             RootDeviceName: "/dev/xvda",
             RootDeviceType: "ebs",
