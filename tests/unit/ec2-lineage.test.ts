@@ -135,6 +135,12 @@ describe("lineage EC2 calls (providers/ec2/lineage.ts)", function () {
             assert.deepEqual(calls.slice(1).map((c) => c.input.SnapshotId), ["snap-2", "snap-3"]);
         });
 
+        it("a snapshot left that cannot be deleted: the error names it and its image", async function () {
+            stub((action) => { if (action === "DeleteSnapshot") throw awsError("InvalidSnapshot.InUse", "in use"); return {}; });
+            startsWith((await rejection(deregisterWithSnapshots(REGION, "ami-1", ["snap-1"]))).message,
+                `golden-ami: deleting snapshot snap-1 of image ami-1 in ${REGION} failed: InvalidSnapshot.InUse: in use.`);
+        });
+
         it("EC2 answering no results: every snapshot deleted one by one", async function () {
             stub(() => ({}));
             await deregisterWithSnapshots(REGION, "ami-1", ["snap-1"]);
