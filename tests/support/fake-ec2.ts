@@ -78,6 +78,14 @@ export interface FakeInstance {
     /** Status checks per DescribeInstanceStatus answer; the last one repeats. */
     statuses: InstanceStatus[];
     consoleOutput: string;
+    /** Tags (RunInstances' TagSpecifications), for DescribeInstances by tag. */
+    tags?: Tags;
+    /** The ClientToken RunInstances was called with (EC2 answers the same instance for it). */
+    clientToken?: string;
+    /** The AMI it was launched from. */
+    imageId?: string;
+    /** The RunInstances request that launched it. */
+    launchedWith?: Record<string, any>;
 }
 
 export interface Fault {
@@ -127,6 +135,8 @@ export class FakeEc2 {
     hiddenByName = 0;
     /** DescribeSnapshots by ID answers in the reverse of the order asked (EC2 promises no order). */
     reverseSnapshotAnswers = false;
+    /** What an instance RunInstances launches goes through (states, status checks, console). */
+    newInstance: Pick<FakeInstance, "states" | "statuses" | "consoleOutput"> = { states: ["pending", "running"], statuses: [{ system: "ok", instance: "ok" }], consoleOutput: "" };
     /** Called at CreateImage / CopyImage before it acts (to simulate a racing run). */
     beforeMake?: (action: string, region: string) => void;
 
@@ -229,6 +239,15 @@ export class FakeEc2 {
         };
     }
 
+    private instanceShape(instance: FakeInstance, Name: string) {
+        return {
+            InstanceId: instance.id,
+            State: { Name },
+            ...(instance.imageId ? { ImageId: instance.imageId } : {}),
+            ...(instance.tags ? { Tags: toTags(instance.tags) } : {}),
+        };
+    }
+
     /** A live image of the region, or EC2's NotFound. */
     private image(region: string, id: string): FakeImage {
         const image = this.images.get(id);
@@ -288,10 +307,34 @@ export class FakeEc2 {
         }
         switch (action) {
             case "DescribeInstances": {
+                if (!input.InstanceIds) {
+                    // By filters: client-token and tag:<key>, every filter matching (as EC2 ANDs them).
+                    const filters = (input.Filters ?? []) as Array<{ Name: string; Values: string[] }>;
+                    const unknown = filters.find((f) => f.Name !== "client-token" && !f.Name.startsWith("tag:"));
+                    if (unknown) throw new Error(`the fake EC2 does not filter instances by ${unknown.Name}`);
+                    const matches = (i: FakeInstance) => filters.every((f) => f.Values.includes((f.Name === "client-token" ? i.clientToken : i.tags?.[f.Name.slice(4)]) ?? "\0"));
+                    const found = [...this.instances.values()].filter((i) => i.region === region && matches(i));
+                    return { Reservations: found.length ? [{ Instances: found.map((i) => this.instanceShape(i, i.states[0])) }] : [] };
+                }
                 const instance = this.instance(region, input.InstanceIds[0]);
                 const Name = next(instance.states);
                 instance.served.push(Name);
-                return { Reservations: [{ Instances: [{ InstanceId: instance.id, State: { Name } }] }] };
+                return { Reservations: [{ Instances: [this.instanceShape(instance, Name)] }] };
+            }
+            case "RunInstances": {
+                const same = [...this.instances.values()].find((i) => i.region === region && i.clientToken !== undefined && i.clientToken === input.ClientToken);
+                if (same) return { Instances: [this.instanceShape(same, same.states[0])] };
+                const id = `i-0f${String(this.instances.size + 1).padStart(15, "0")}`;
+                const instance = this.seedInstance({
+                    id, region, states: [...this.newInstance.states], statuses: [...this.newInstance.statuses], consoleOutput: this.newInstance.consoleOutput,
+                    tags: fromTags(input.TagSpecifications?.find((t: { ResourceType: string }) => t.ResourceType === "instance")?.Tags), clientToken: input.ClientToken, imageId: input.ImageId, launchedWith: input,
+                });
+                return { Instances: [this.instanceShape(instance, "pending")] };
+            }
+            case "TerminateInstances": {
+                const instance = this.instance(region, input.InstanceIds[0]);
+                instance.states = instance.states[0] === "terminated" ? ["terminated"] : ["shutting-down", "terminated"];
+                return { TerminatingInstances: [{ InstanceId: instance.id, CurrentState: { Name: "shutting-down" } }] };
             }
             case "DescribeInstanceStatus": {
                 const instance = this.instance(region, input.InstanceIds[0]);

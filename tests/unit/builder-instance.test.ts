@@ -168,7 +168,7 @@ describe("builder instances (providers/ec2/builder-instance.ts)", function () {
 
         for (const state of ["pending", "running", "stopping", "stopped"]) {
             it(`the builder an earlier run launched (${state}), found by token: resumed, nothing launched`, async function () {
-                const earlier = { InstanceId: "i-earlier", State: { Name: state } };
+                const earlier = { InstanceId: "i-earlier", State: { Name: state } } as Instance;
                 ec2({ [TOKEN]: earlier });
                 assert.deepEqual(await launchBuilder(REGION, TOKEN, LAUNCH, progress, "test instance"), { instance: earlier, clientToken: TOKEN, adopted: true });
                 assert.deepEqual(calls.map((c) => c.action), ["DescribeInstances"]);

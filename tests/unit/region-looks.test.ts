@@ -21,9 +21,9 @@ describe("region image looks (providers/ec2/region-looks.ts)", function () {
     let failing: Error | undefined;
 
     const image = (id: string, state: string, snapshotIds: string[]): Image =>
-        ({ ImageId: id, State: state, BlockDeviceMappings: snapshotIds.map((SnapshotId, i) => ({ DeviceName: `/dev/sd${"fgh"[i]}`, Ebs: { SnapshotId } })) });
+        ({ ImageId: id, State: state as Image["State"], BlockDeviceMappings: snapshotIds.map((SnapshotId, i) => ({ DeviceName: `/dev/sd${"fgh"[i]}`, Ebs: { SnapshotId } })) });
     const snapshot = (id: string, imageId: string, state = "pending", progress = "10%"): Snapshot =>
-        ({ SnapshotId: id, State: state, Progress: progress, Description: `Created by CreateImage(i-0123) for ${imageId} from vol-1` });
+        ({ SnapshotId: id, State: state as Snapshot["State"], Progress: progress, Description: `Created by CreateImage(i-0123) for ${imageId} from vol-1` });
 
     beforeEach(() => {
         images = new Map();
