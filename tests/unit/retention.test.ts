@@ -10,7 +10,7 @@ import {
 } from "../../providers/lifecycle/retention";
 import { describeImage } from "../../providers/ec2/images";
 import { FakeEc2, FakeImage, Tags } from "../support/fake-ec2";
-import { countByAction, FakeClock } from "../support/fakes";
+import { awsError, countByAction, FakeClock, rejection } from "../support/fakes";
 
 const REGION = "eu-west-1";
 const URN = "urn:pulumi:s::p::pulumi-nodejs:dynamic/golden-ami:InstanceImage::web";
@@ -116,6 +116,30 @@ describe("retention (providers/lifecycle/retention.ts)", function () {
             assert.ok(said.includes(`retention: deregistering ${old[1].id} (generation 2) and deleting its snapshots`), said.join("\n"));
             assert.ok(said.includes(`retention: keeping ${old[3].id} (generation 4): one of the newest 2 retired generations (retention.keep)`), said.join("\n"));
             assert.equal(countByAction(ec2.calls).EnableImageDeprecation, 4);
+        });
+
+        it("another image of the current generation is not an older one: neither retired nor removed", async function () {
+            const twin = ec2.seedImage({ id: "ami-0twin", name: "twin", tags: { [LINEAGE_TAGS.lineage]: LINEAGE, [LINEAGE_TAGS.generation]: "2" } });
+            const now = generation(2);
+            const report = await retireAndRetain({ ...INPUTS, retention: { keep: 0, launchedWithin: "0s" } }, current(now), clock, progress);
+            assert.deepEqual(report, { kept: [], removed: [] });
+            assert.equal(twin.tags[LINEAGE_TAGS.retiredAt], undefined);
+            assert.equal(twin.deregistered, false);
+        });
+
+        it("with one generation removed and one kept, the kept one's snapshots are not orphans", async function () {
+            const [g1, g2] = [1, 2].map((n) => generation(n));
+            const report = await retireAndRetain({ ...INPUTS, retention: { keep: 1, launchedWithin: "0s" } }, current(generation(3)), clock, progress);
+            assert.deepEqual(report.removed.map((r) => r.imageId), [g1.id]);
+            for (const id of g2.snapshotIds) assert.equal(ec2.snapshots.get(id)!.deleted, false, id);
+        });
+
+        it("an orphan snapshot that cannot be deleted: the error names it and the lineage", async function () {
+            const orphan = generation(1);
+            orphan.deregistered = true;
+            ec2.fail("DeleteSnapshot", awsError("InvalidSnapshot.InUse", "in use"));
+            const err = await rejection(retireAndRetain(INPUTS, current(generation(2)), clock, progress));
+            assert.ok(err.message.startsWith(`golden-ami: deleting snapshot ${orphan.snapshotIds[0]} of lineage ${LINEAGE} in ${REGION} failed: InvalidSnapshot.InUse: in use.`), err.message);
         });
 
         it("an image of the lineage without a generation tag counts as generation 0: retired and removed", async function () {
@@ -300,6 +324,18 @@ describe("retention (providers/lifecycle/retention.ts)", function () {
             assert.deepEqual(await removeLineage(INPUTS, undefined, progress), []);
             assert.equal(g1.deregistered, true);
             for (const id of keepSnapshots.snapshotIds) assert.equal(ec2.snapshots.get(id)!.deleted, true, id);
+        });
+
+        it("the image kept (not protected) is left, with its snapshots; a protected one is left without one to keep", async function () {
+            const keep = generation(1);
+            const gone = generation(2);
+            await removeLineage(INPUTS, { imageId: keep.id, snapshotIds: keep.snapshotIds }, progress);
+            assert.deepEqual(liveImages(), [keep.id]);
+            assert.equal(gone.deregistered, true);
+            const guarded = generation(3, { protection: "enabled-without-cooldown" });
+            const left = await removeLineage(INPUTS, undefined, progress);
+            assert.deepEqual(left.map((g) => g.imageId), [guarded.id]);
+            assert.deepEqual(liveImages(), [guarded.id]);
         });
 
         it("the kept image's snapshots survive even when it is not listed by tag", async function () {
