@@ -268,6 +268,10 @@ export class FakeEc2 {
     }
 
     private taggable(region: string, id: string): { tags: Tags } {
+        if (id.startsWith("i-")) {
+            const instance = this.instance(region, id);
+            return { tags: (instance.tags ??= {}) };
+        }
         return id.startsWith("ami-") ? this.image(region, id) : this.snapshot(region, id);
     }
 
