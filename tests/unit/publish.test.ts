@@ -91,7 +91,8 @@ describe("SSM publication (providers/ec2/publish.ts)", function () {
         await publishImageId(REGION, NAME, "ami-new", { clock });
         assert.equal(value, "ami-new");
         assert.deepEqual(actions(), ["GetParameter", "PutParameter", "GetParameter", "GetParameter", "GetParameter", "GetParameter"]);
-        assert.ok(clock.sleeps.length >= 3 && clock.sleeps.every((ms) => ms >= 400 && ms <= 6000), String(clock.sleeps));
+        // Half a second first (±20 % jitter), growing to 5 s at most: SSM validates within seconds.
+        assert.ok(clock.sleeps.length >= 3 && clock.sleeps[0] >= 400 && clock.sleeps[0] <= 600 && clock.sleeps.every((ms) => ms <= 6000), String(clock.sleeps));
     });
 
     it("SSM never storing it (an invalid image): PublishFailed with what to do, after about a minute of virtual time", async function () {
@@ -103,6 +104,13 @@ describe("SSM publication (providers/ec2/publish.ts)", function () {
         assert.equal((err as unknown as { code: string }).code, "PublishFailed");
         assert.match(err.message, new RegExp(`^golden-ami: SSM did not store ami-new in parameter ${NAME} in ${REGION} \\(data type aws:ec2:image is validated after PutParameter answers: the AMI must exist and be available in this account and region\\)\\. What to do: check the image in ${REGION}, then run \`pulumi up\` again\\. \\(.*SSM parameter ${NAME} in ${REGION} to name ami-new.*holds ami-old.*\\)$`));
         assert.ok(clock.now() - start >= 60_000 && clock.now() - start < 70_000, `${clock.now() - start} ms`);
+    });
+
+    it("a new parameter SSM never stores: the wait says it holds nothing; looks at most 5 s apart", async function () {
+        validatingGets = 1_000_000;
+        const err = await rejection(publishImageId(REGION, NAME, "ami-new", { clock }));
+        assert.match(err.message, /holds nothing/);
+        assert.ok(clock.sleeps.every((ms) => ms <= 6000), String(clock.sleeps));
     });
 
     it("a refused put names the image and parameter", async function () {
