@@ -96,6 +96,10 @@ describe("builder instances (providers/ec2/builder-instance.ts)", function () {
             const bare = builderBlockDevices({ ImageId: BASE }, { rootVolume: { encrypted: true }, volumes: [] });
             assert.equal(bare[0].DeviceName, "/dev/xvda");
             assert.equal(bare[0].Ebs!.VolumeSize, 8);
+            const noRootMapping = builderBlockDevices({ ImageId: BASE, RootDeviceName: "/dev/xvda", BlockDeviceMappings: [{ DeviceName: "/dev/sdb", Ebs: { VolumeSize: 100 } }] }, { rootVolume: { encrypted: true }, volumes: [] });
+            assert.equal(noRootMapping[0].Ebs!.VolumeSize, 8, "no mapping at the root device");
+            const noEbs = builderBlockDevices({ ImageId: BASE, RootDeviceName: "/dev/xvda", BlockDeviceMappings: [{ DeviceName: "/dev/xvda", VirtualName: "ephemeral0" }] }, { rootVolume: { encrypted: true }, volumes: [] });
+            assert.equal(noEbs[0].Ebs!.VolumeSize, 8, "a root mapping without Ebs");
             const noSize = builderBlockDevices({ ImageId: BASE, RootDeviceName: "/dev/xvda", BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: {} }] }, { rootVolume: { encrypted: true }, volumes: [] });
             assert.equal(noSize[0].Ebs!.VolumeSize, 8);
         });

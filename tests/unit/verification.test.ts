@@ -44,6 +44,7 @@ describe("verification gate (providers/ec2/verification.ts)", function () {
         assert.deepEqual(instance.tags, { Name: `${NAME}-verify`, [MARKER_TAGS.managedBy]: MANAGED_BY_VALUE, [MARKER_TAGS.verifies]: IMAGE });
         assert.ok(terminated(instance.id));
         assert.equal(countByAction(ec2.calls).GetConsoleOutput, undefined, "no console needed without a script");
+        assert.ok(said.includes(`launched test instance ${instance.id} from ${IMAGE}`), said.join("\n"));
         assert.ok(said.includes(`verifying image ${IMAGE} with test instance ${instance.id}`), said.join("\n"));
         assert.ok(said.includes(`image ${IMAGE} passed its verification`), said.join("\n"));
     });
