@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import type { Image, Instance } from "@aws-sdk/client-ec2";
 import { MANAGED_BY_VALUE, MARKER_TAGS, nextClientToken } from "../../providers/core/naming";
 import { BuilderLaunch, builderBlockDevices, describeBaseImage, findByClientToken, launchBuilder, updateInstanceTags } from "../../providers/ec2/builder-instance";
-import { awsError, Ec2Handler, RecordedCall, rejection, stubEc2 } from "../support/fakes";
+import { awsError, Ec2Handler, RecordedCall, assertStartsWith, rejection, stubEc2 } from "../support/fakes";
 
 const REGION = "eu-west-1";
 const BASE = "ami-0base0000000000001";
@@ -24,7 +24,6 @@ const LAUNCH: BuilderLaunch = {
     tags: { Name: "web-builder", [MARKER_TAGS.managedBy]: MANAGED_BY_VALUE },
 };
 
-const startsWith = (message: string, expected: string) => assert.ok(message.startsWith(expected), `${message}\ndoes not start with\n${expected}`);
 
 describe("builder instances (providers/ec2/builder-instance.ts)", function () {
     let calls: RecordedCall[];
@@ -75,7 +74,7 @@ describe("builder instances (providers/ec2/builder-instance.ts)", function () {
 
         it("a failed look names the image", async function () {
             stub(() => { throw awsError("UnauthorizedOperation", "no"); });
-            startsWith((await rejection(describeBaseImage(REGION, BASE))).message, `golden-ami: describing base image ${BASE} in ${REGION} failed: UnauthorizedOperation: no.`);
+            assertStartsWith((await rejection(describeBaseImage(REGION, BASE))).message, `golden-ami: describing base image ${BASE} in ${REGION} failed: UnauthorizedOperation: no.`);
         });
     });
 
@@ -119,7 +118,7 @@ describe("builder instances (providers/ec2/builder-instance.ts)", function () {
 
         it("a failed look names the token", async function () {
             stub(() => { throw awsError("RequestLimitExceeded", "slow"); });
-            startsWith((await rejection(findByClientToken(REGION, TOKEN))).message, `golden-ami: looking for the builder of client token ${TOKEN} in ${REGION} failed: RequestLimitExceeded: slow.`);
+            assertStartsWith((await rejection(findByClientToken(REGION, TOKEN))).message, `golden-ami: looking for the builder of client token ${TOKEN} in ${REGION} failed: RequestLimitExceeded: slow.`);
         });
     });
 
@@ -219,7 +218,7 @@ describe("builder instances (providers/ec2/builder-instance.ts)", function () {
                 if (action === "RunInstances") throw awsError("InsufficientInstanceCapacity", "none left");
                 return action === "DescribeImages" ? { Images: [BASE_IMAGE] } : {};
             });
-            startsWith((await rejection(launchBuilder(REGION, TOKEN, LAUNCH, progress, "test instance"))).message,
+            assertStartsWith((await rejection(launchBuilder(REGION, TOKEN, LAUNCH, progress, "test instance"))).message,
                 `golden-ami: launching a test instance from ${BASE} in ${REGION} failed: InsufficientInstanceCapacity: none left.`);
         });
     });
@@ -238,7 +237,7 @@ describe("builder instances (providers/ec2/builder-instance.ts)", function () {
             stub(() => { throw awsError("UnauthorizedOperation", "no"); });
             await updateInstanceTags(REGION, "i-1", { a: "1" }, { a: "1" });
             assert.equal(calls.length, 0);
-            startsWith((await rejection(updateInstanceTags(REGION, "i-1", {}, { a: "1" }))).message, `golden-ami: updating the tags of builder i-1 in ${REGION} failed: UnauthorizedOperation: no.`);
+            assertStartsWith((await rejection(updateInstanceTags(REGION, "i-1", {}, { a: "1" }))).message, `golden-ami: updating the tags of builder i-1 in ${REGION} failed: UnauthorizedOperation: no.`);
         });
     });
 });

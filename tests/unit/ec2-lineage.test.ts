@@ -6,12 +6,10 @@ import * as assert from "node:assert/strict";
 import type { Image } from "@aws-sdk/client-ec2";
 import { LINEAGE_TAGS } from "../../providers/core/lineage";
 import { deleteSnapshots, deregisterWithSnapshots, generationImage, imageReferences, lineageImages, lineageSnapshots, retireImage } from "../../providers/ec2/lineage";
-import { awsError, Ec2Handler, RecordedCall, rejection, stubEc2 } from "../support/fakes";
+import { awsError, Ec2Handler, RecordedCall, assertStartsWith, rejection, stubEc2 } from "../support/fakes";
 
 const REGION = "eu-west-1";
 const NOW = Date.UTC(2026, 5, 1);
-/** The message starts with what was being done and EC2's words (errors.ts's advice may follow). */
-const startsWith = (message: string, expected: string) => assert.ok(message.startsWith(expected), `${message}\ndoes not start with\n${expected}`);
 
 describe("lineage EC2 calls (providers/ec2/lineage.ts)", function () {
     let calls: RecordedCall[];
@@ -39,9 +37,9 @@ describe("lineage EC2 calls (providers/ec2/lineage.ts)", function () {
         assert.deepEqual(await lineageImages(REGION, "L1"), []);
         assert.deepEqual(await lineageSnapshots(REGION, "L1"), []);
         stub(() => { throw awsError("UnauthorizedOperation", "You are not authorized"); });
-        startsWith((await rejection(lineageImages(REGION, "L1"))).message,
+        assertStartsWith((await rejection(lineageImages(REGION, "L1"))).message,
             `golden-ami: listing the generations of lineage L1 in ${REGION} failed: UnauthorizedOperation: You are not authorized.`);
-        startsWith((await rejection(lineageSnapshots(REGION, "L1"))).message,
+        assertStartsWith((await rejection(lineageSnapshots(REGION, "L1"))).message,
             `golden-ami: listing the snapshots of lineage L1 in ${REGION} failed: UnauthorizedOperation: You are not authorized.`);
     });
 
@@ -94,7 +92,7 @@ describe("lineage EC2 calls (providers/ec2/lineage.ts)", function () {
 
         it("a failure names the batch", async function () {
             stub(() => { throw awsError("RequestLimitExceeded", "slow down"); });
-            startsWith((await rejection(imageReferences(REGION, ["ami-1", "ami-2"]))).message,
+            assertStartsWith((await rejection(imageReferences(REGION, ["ami-1", "ami-2"]))).message,
                 `golden-ami: asking which resources reference ami-1, ami-2 in ${REGION} failed: RequestLimitExceeded: slow down.`);
         });
     });
@@ -120,7 +118,7 @@ describe("lineage EC2 calls (providers/ec2/lineage.ts)", function () {
 
         it("a failure says which image was being retired", async function () {
             stub((action) => { if (action === "CreateTags") throw awsError("UnauthorizedOperation", "no"); return {}; });
-            startsWith((await rejection(retireImage(REGION, { ImageId: "ami-1" }, NOW))).message,
+            assertStartsWith((await rejection(retireImage(REGION, { ImageId: "ami-1" }, NOW))).message,
                 `golden-ami: retiring image ami-1 in ${REGION} failed: UnauthorizedOperation: no.`);
         });
     });
@@ -137,7 +135,7 @@ describe("lineage EC2 calls (providers/ec2/lineage.ts)", function () {
 
         it("a snapshot left that cannot be deleted: the error names it and its image", async function () {
             stub((action) => { if (action === "DeleteSnapshot") throw awsError("InvalidSnapshot.InUse", "in use"); return {}; });
-            startsWith((await rejection(deregisterWithSnapshots(REGION, "ami-1", ["snap-1"]))).message,
+            assertStartsWith((await rejection(deregisterWithSnapshots(REGION, "ami-1", ["snap-1"]))).message,
                 `golden-ami: deleting snapshot snap-1 of image ami-1 in ${REGION} failed: InvalidSnapshot.InUse: in use.`);
         });
 
@@ -152,7 +150,7 @@ describe("lineage EC2 calls (providers/ec2/lineage.ts)", function () {
             await deregisterWithSnapshots(REGION, "ami-1", ["snap-1"]);
             assert.deepEqual(calls.map((c) => c.action), ["DeregisterImage", "DeleteSnapshot"]);
             stub(() => { throw awsError("OperationNotPermitted", "protected"); });
-            startsWith((await rejection(deregisterWithSnapshots(REGION, "ami-1", ["snap-1"]))).message,
+            assertStartsWith((await rejection(deregisterWithSnapshots(REGION, "ami-1", ["snap-1"]))).message,
                 `golden-ami: deregistering image ami-1 in ${REGION} failed: OperationNotPermitted: protected.`);
             assert.equal(calls.length, 1, "no snapshot deleted after a refused deregistration");
         });
@@ -164,7 +162,7 @@ describe("lineage EC2 calls (providers/ec2/lineage.ts)", function () {
             await deleteSnapshots(REGION, ["snap-1", "snap-2"], "of image ami-1");
             assert.deepEqual(calls.map((c) => c.input.SnapshotId), ["snap-1", "snap-2"]);
             stub((_a, input) => { if (input.SnapshotId === "snap-2") throw awsError("InvalidSnapshot.InUse", "in use"); return {}; });
-            startsWith((await rejection(deleteSnapshots(REGION, ["snap-1", "snap-2", "snap-3"], "of image ami-1"))).message,
+            assertStartsWith((await rejection(deleteSnapshots(REGION, ["snap-1", "snap-2", "snap-3"], "of image ami-1"))).message,
                 `golden-ami: deleting snapshot snap-2 of image ami-1 in ${REGION} failed: InvalidSnapshot.InUse: in use.`);
             assert.deepEqual(calls.map((c) => c.input.SnapshotId), ["snap-1", "snap-2"]);
         });
