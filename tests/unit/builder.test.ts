@@ -63,6 +63,86 @@ describe("Builder provider (providers/lifecycle/builder.ts)", function () {
         });
     });
 
+    describe("check: each refusal names its property", function () {
+        const failures = async (news: Record<string, unknown>) =>
+            (await provider.check!({}, { region: REGION, baseImageId: BASE, resourceUrn: URN, ...news })).failures ?? [];
+        const cases: Array<[string, Record<string, unknown>, string, string | RegExp]> = [
+            ["a root volume that is not an object", { rootVolume: "big" }, "rootVolume", "rootVolume must be an object"],
+            ["a root volume that is null", { rootVolume: null }, "rootVolume", "rootVolume must be an object"],
+            ["a root volume that is a list", { rootVolume: [] }, "rootVolume", "rootVolume must be an object"],
+            ["a root size out of range", { rootVolume: { sizeGiB: 0 } }, "rootVolume.sizeGiB", /^rootVolume\.sizeGiB /],
+            ["a root type unknown", { rootVolume: { type: "ssd" } }, "rootVolume.type", /^rootVolume\.type/],
+            ["a root encrypted not a boolean", { rootVolume: { encrypted: "yes" } }, "rootVolume.encrypted", /^rootVolume\.encrypted/],
+            ["a root KMS key not a string", { rootVolume: { kmsKeyId: 5 } }, "rootVolume.kmsKeyId", /^rootVolume\.kmsKeyId/],
+            ["root iops out of range", { rootVolume: { iops: 5 } }, "rootVolume.iops", /^rootVolume\.iops/],
+            ["root throughput out of range", { rootVolume: { throughput: 5 } }, "rootVolume.throughput", /^rootVolume\.throughput/],
+            ["a KMS key on an unencrypted root", { rootVolume: { encrypted: false, kmsKeyId: "alias/k" } }, "rootVolume.kmsKeyId", "rootVolume.kmsKeyId is set but rootVolume.encrypted is false; remove one"],
+            ["an invalid region", { region: "mars" }, "region", /region/],
+            ["no base image", { baseImageId: undefined }, "baseImageId", 'baseImageId is required: the base image to build from: an AMI ID ("ami-...") or, in GoldenImage, a lookup (builder.baseImage)'],
+            ["a base image that is no AMI ID", { baseImageId: "ami-12" }, "baseImageId", /"ami-12" is not a valid image ID/],
+            ["an instance type not a string", { instanceType: 5 }, "instanceType", "instanceType must be a string, not number"],
+            ["an instance type with a prefix", { instanceType: "Xt3.micro" }, "instanceType", 'instanceType: "Xt3.micro" is not an instance type like t3.micro or m7g.large'],
+            ["an instance type with a suffix", { instanceType: "t3.micro!" }, "instanceType", 'instanceType: "t3.micro!" is not an instance type like t3.micro or m7g.large'],
+            ["a subnet that is no subnet ID", { subnetId: "sub-1" }, "subnetId", /not a valid subnet ID/],
+            ["security groups not a list", { vpcSecurityGroupIds: "sg-12345678" }, "vpcSecurityGroupIds", "vpcSecurityGroupIds must be a list of security group IDs (sg-...)"],
+            ["a security group that is no ID", { vpcSecurityGroupIds: ["sg-12345678", "x"] }, "vpcSecurityGroupIds[1]", /not a valid security group ID/],
+            ["an instance profile not a string", { iamInstanceProfile: 1 }, "iamInstanceProfile", "iamInstanceProfile must be a string, not number"],
+            ["a key name not a string", { keyName: 1 }, "keyName", "keyName must be a string, not number"],
+            ["user data not a string", { userData: 1 }, "userData", "userData must be a string, not number"],
+            ["user data over 12 KiB", { userData: "x".repeat(12_289) }, "userData", "userData is longer than EC2's 16 KB (base64-encoded) limit; fetch the rest from S3 in the script"],
+            ["volumes not a list", { volumes: {} }, "volumes", "volumes must be a list of { deviceName, sizeGiB, ... }"],
+            ["a volume without a device name", { volumes: [{ sizeGiB: 1 }] }, "volumes[0].deviceName", "volumes[0].deviceName is required: the device name, e.g. /dev/sdf"],
+            ["a device name not a string", { volumes: [{ deviceName: 1, sizeGiB: 1 }] }, "volumes[0].deviceName", "volumes[0].deviceName must be a string, not number"],
+            ["a root device as a data volume", { volumes: [{ deviceName: "/dev/sda1", sizeGiB: 1 }] }, "volumes[0].deviceName", 'volumes[0].deviceName: "/dev/sda1" is not a data device name like /dev/sdf or /dev/xvdf'],
+            ["a device listed twice", { volumes: [{ deviceName: "/dev/sdf", sizeGiB: 1 }, { deviceName: "/dev/sdf", sizeGiB: 2 }] }, "volumes[1].deviceName", 'volumes[1].deviceName: "/dev/sdf" is listed twice'],
+            ["a volume without a size", { volumes: [{ deviceName: "/dev/sdf" }] }, "volumes[0].sizeGiB", "volumes[0].sizeGiB is required: the volume's size in GiB"],
+            ["a volume's size out of range", { volumes: [{ deviceName: "/dev/sdf", sizeGiB: 70000 }] }, "volumes[0].sizeGiB", /^volumes\[0\]\.sizeGiB /],
+            ["waitFor unknown", { waitFor: "ready" }, "waitFor", /^waitFor/],
+            ["a provisioning timeout of 0", { provisioningTimeoutMinutes: 0 }, "provisioningTimeoutMinutes", "provisioningTimeoutMinutes must be a number of minutes greater than 0, not 0"],
+            ["a terminate timeout of -1", { terminateTimeoutMinutes: -1 }, "terminateTimeoutMinutes", "terminateTimeoutMinutes must be a number of minutes greater than 0, not -1"],
+            ["tags not a map", { tags: "a=b" }, "tags", /^tags/],
+        ];
+        for (const [what, news, property, reason] of cases) {
+            it(what, async function () {
+                const found = await failures(news);
+                assert.deepEqual(found.map((f) => f.property), [property], JSON.stringify(found));
+                if (typeof reason === "string") assert.equal(found[0].reason, reason);
+                else assert.match(found[0].reason, reason);
+            });
+        }
+
+        for (const [what, item] of [["null", null], ["a string", "/dev/sdf"]] as const) {
+            it(`a volume that is ${what}: its failures, not a crash`, async function () {
+                assert.deepEqual(await failures({ volumes: [item] }), [
+                    { property: "volumes[0].deviceName", reason: "volumes[0].deviceName is required: the device name, e.g. /dev/sdf" },
+                    { property: "volumes[0].sizeGiB", reason: "volumes[0].sizeGiB is required: the volume's size in GiB" },
+                    { property: "volumes[0]", reason: "volumes[0] must be an object" },
+                ]);
+            });
+        }
+
+        it("accepted as they are: 12 KiB of user data, a KMS key on an encrypted root, data devices /dev/sdf, /dev/xvdg, /dev/nvme1n1", async function () {
+            assert.deepEqual(await failures({
+                userData: "x".repeat(12_288), rootVolume: { kmsKeyId: "alias/k" },
+                volumes: [{ deviceName: "/dev/sdf", sizeGiB: 1 }, { deviceName: "/dev/xvdg", sizeGiB: 1 }, { deviceName: "/dev/nvme1n1", sizeGiB: 1 }],
+                vpcSecurityGroupIds: ["sg-12345678"], subnetId: "subnet-12345678",
+            }), []);
+        });
+
+        it("no region and no default: the region's failure", async function () {
+            const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
+            delete process.env.AWS_REGION;
+            delete process.env.AWS_DEFAULT_REGION;
+            try {
+                const found = (await provider.check!({}, { baseImageId: BASE })).failures ?? [];
+                assert.deepEqual(found.map((f) => f.property), ["region"]);
+                assert.match(found[0].reason, /no region/);
+            } finally {
+                for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+            }
+        });
+    });
+
     describe("diff", function () {
         const olds = { region: REGION, baseImageId: BASE, instanceType: "t3.micro", rootVolume: { encrypted: true }, tags: { a: "1" }, waitFor: "status-ok", provisioningTimeoutMinutes: 30, terminateTimeoutMinutes: 10, instanceId: "i-1", clientToken: "t" };
         const { instanceId: _i, clientToken: _c, ...news } = olds;
@@ -107,6 +187,23 @@ describe("Builder provider (providers/lifecycle/builder.ts)", function () {
             const [builder] = builders();
             assert.equal(builder.tags!.Name, "web-builder");
             assert.deepEqual(builder.launchedWith!.BlockDeviceMappings.map((m: { Ebs: { Encrypted: boolean } }) => m.Ebs.Encrypted), [true, true]);
+        });
+
+        it("inputs as an older state holds them (no rootVolume, volumes without encrypted): encrypted anyway, no made-up volume", async function () {
+            const { rootVolume: _r, volumes: _v, ...bare } = await checked({});
+            await provider.create!(bare);
+            assert.deepEqual(builders()[0].launchedWith!.BlockDeviceMappings.map((m: { Ebs: { Encrypted: boolean } }) => m.Ebs.Encrypted), [true]);
+            await provider.create!({ ...bare, instanceType: "t3.small", volumes: [{ deviceName: "/dev/sdf", sizeGiB: 10 }] });
+            assert.deepEqual(builders()[1].launchedWith!.BlockDeviceMappings.map((m: { Ebs: { Encrypted: boolean } }) => m.Ebs.Encrypted), [true, true]);
+        });
+
+        it("waits at most provisioningTimeoutMinutes (virtual time), then terminates the builder", async function () {
+            ec2.newInstance = { ...ec2.newInstance, states: ["pending"] };
+            const start = clock.now();
+            const err = await rejection(provider.create!(await checked({ provisioningTimeoutMinutes: 2 })));
+            const waited = clock.now() - start;
+            assert.ok(waited >= 2 * 60_000 && waited < 5 * 60_000, `${waited} ms: ${err.message}`);
+            assert.equal(builders()[0].states.at(-1), "terminated");
         });
 
         it("the same recipe twice is the same builder (its token): resumed, not launched again", async function () {
@@ -196,6 +293,13 @@ describe("Builder provider (providers/lifecycle/builder.ts)", function () {
         ec2.calls.length = 0;
         await provider.delete!(id, { ...outs, terminateTimeoutMinutes: undefined });
         assert.equal(countByAction(ec2.calls).TerminateInstances, undefined);
+    });
+
+    it("delete of a state without terminateTimeoutMinutes (an older release's) waits the default 10 minutes", async function () {
+        const { id, outs } = await provider.create!(await checked({}));
+        ec2.instances.get(id)!.states = ["running"];
+        await provider.delete!(id, { ...outs, terminateTimeoutMinutes: undefined });
+        assert.equal(ec2.instances.get(id)!.states.at(-1), "terminated");
     });
 
     it("builderIdentity: the recipe keys (absent ones null) and the resource's name", function () {
