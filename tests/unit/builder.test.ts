@@ -228,6 +228,7 @@ describe("Builder provider (providers/lifecycle/builder.ts)", function () {
             const err = await rejection(provider.create!(await checked({ userData: "false || echo GOLDEN-AMI-FAILED" })));
             const [builder] = builders();
             assert.match(err.message, new RegExp(`the customisation of builder ${builder.id} in ${REGION} failed`));
+            assert.equal(err.name, "BuilderFailedError", "the builder's own error: its termination (within terminateTimeoutMinutes) went through");
             assert.equal(builder.states.at(-1), "terminated");
             assert.ok(said.includes(`customisation of builder ${builder.id} failed; terminating it`), said.join("\n"));
         });
