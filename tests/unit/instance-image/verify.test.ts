@@ -52,6 +52,17 @@ describe("InstanceImage kind: verification, lineage source, terminated builder",
             });
         }
 
+        it("a failing image with afterImage running: the builder is not started; the steps are said on the resource's row", async function () {
+            w.ec2.newInstance = { ...w.ec2.newInstance, statuses: [{ system: "ok", instance: "impaired" }] };
+            const said: string[] = [];
+            const provider = testProviders(w.clock, (m) => said.push(m)).InstanceImage;
+            await rejection(provider.create!(inputsWith({ verify: {}, afterImage: "running" })));
+            assert.equal(countByAction(w.calls).StartInstances, undefined);
+            const test = testInstances()[0].id;
+            assert.ok(said.includes(`verifying image ${NEW_IMAGE} with test instance ${test}`), said.join("\n"));
+            assert.ok(said.includes(`deleting image ${NEW_IMAGE} and its snapshots: it failed its verification`), said.join("\n"));
+        });
+
         it("an error that is not a verdict on the image is not a rejection: the image is kept", async function () {
             w.ec2.fail("RunInstances", awsError("InsufficientInstanceCapacity", "none left"), 100);
             const err = await rejection(w.provider.create!(inputsWith({ verify: {} })));
