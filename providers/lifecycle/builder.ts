@@ -169,7 +169,8 @@ export function checkBuilder(c: Checker, n: Record<string, unknown>): Record<str
         terminateTimeoutMinutes: n.terminateTimeoutMinutes ?? DEFAULT_STOP_TIMEOUT_MINUTES,
     };
     if (Array.isArray(n.volumes)) {
-        normalised.volumes = (n.volumes as Array<Record<string, unknown>>).map((v) => (isUnknown(v) ? v : { ...v, encrypted: v.encrypted ?? true }));
+        // A malformed item (null, a string) is left as it is: its failures above say what is wrong.
+        normalised.volumes = (n.volumes as Array<Record<string, unknown>>).map((v) => (isUnknown(v) || !v || typeof v !== "object" ? v : { ...v, encrypted: v.encrypted ?? true }));
     }
     return normalised;
 }

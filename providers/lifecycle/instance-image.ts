@@ -202,8 +202,9 @@ export const instanceImageKind: ImageKind<InstanceImageInputs, InstanceImageOutp
     },
 
     async finish(inputs, image, step, change) {
-        // A handed-over image (adoptImageId) has no builder of ours to start or stop.
-        if (inputs.adoptImageId !== undefined && (!change || change.resuming)) return {};
+        // A handed-over image (adoptImageId) has no builder of ours: its instance is never
+        // started, stopped or terminated, on create and on every later update of afterImage.
+        if (inputs.adoptImageId !== undefined) return {};
         if (!change || change.resuming) {
             // The gate comes before the after-image step and before the lifecycle copies' source exists (copies and sharing wait for it).
             if (inputs.verify) await verifyOrReject(inputs, image, step);

@@ -40,6 +40,10 @@ export interface FakeImage {
     protection: string;
     /** What made it: "CreateImage", "CopyImage" or "seed". */
     madeBy: string;
+    /** CreationDate as DescribeImages answers it (default 2026-01-01T00:00:00.000Z). */
+    creationDate?: string;
+    /** LastLaunchedTime as DescribeImages answers it (unset: never launched). */
+    lastLaunchedTime?: string;
 }
 
 export interface FakeSnapshot {
@@ -74,6 +78,14 @@ export interface FakeInstance {
     /** Status checks per DescribeInstanceStatus answer; the last one repeats. */
     statuses: InstanceStatus[];
     consoleOutput: string;
+    /** Tags (RunInstances' TagSpecifications), for DescribeInstances by tag. */
+    tags?: Tags;
+    /** The ClientToken RunInstances was called with (EC2 answers the same instance for it). */
+    clientToken?: string;
+    /** The AMI it was launched from. */
+    imageId?: string;
+    /** The RunInstances request that launched it. */
+    launchedWith?: Record<string, any>;
 }
 
 export interface Fault {
@@ -123,6 +135,8 @@ export class FakeEc2 {
     hiddenByName = 0;
     /** DescribeSnapshots by ID answers in the reverse of the order asked (EC2 promises no order). */
     reverseSnapshotAnswers = false;
+    /** What an instance RunInstances launches goes through (states, status checks, console). */
+    newInstance: Pick<FakeInstance, "states" | "statuses" | "consoleOutput"> = { states: ["pending", "running"], statuses: [{ system: "ok", instance: "ok" }], consoleOutput: "" };
     /** Called at CreateImage / CopyImage before it acts (to simulate a racing run). */
     beforeMake?: (action: string, region: string) => void;
 
@@ -210,7 +224,8 @@ export class FakeEc2 {
             State: state,
             StateReason: state === "failed" ? image.stateReason : undefined,
             OwnerId: OWNER,
-            CreationDate: "2026-01-01T00:00:00.000Z",
+            CreationDate: image.creationDate ?? "2026-01-01T00:00:00.000Z",
+            LastLaunchedTime: image.lastLaunchedTime,
             Architecture: "x86_64",
             RootDeviceName: "/dev/xvda",
             RootDeviceType: "ebs",
@@ -221,6 +236,15 @@ export class FakeEc2 {
                 DeviceName: DEVICES[i] ?? `/dev/sd${String.fromCharCode(103 + i)}`,
                 Ebs: { SnapshotId, VolumeSize: 8, VolumeType: "gp3", DeleteOnTermination: true, Encrypted: image.encrypted, KmsKeyId: image.kmsKeyId },
             })),
+        };
+    }
+
+    private instanceShape(instance: FakeInstance, Name: string) {
+        return {
+            InstanceId: instance.id,
+            State: { Name },
+            ...(instance.imageId ? { ImageId: instance.imageId } : {}),
+            ...(instance.tags ? { Tags: toTags(instance.tags) } : {}),
         };
     }
 
@@ -244,6 +268,10 @@ export class FakeEc2 {
     }
 
     private taggable(region: string, id: string): { tags: Tags } {
+        if (id.startsWith("i-")) {
+            const instance = this.instance(region, id);
+            return { tags: (instance.tags ??= {}) };
+        }
         return id.startsWith("ami-") ? this.image(region, id) : this.snapshot(region, id);
     }
 
@@ -283,10 +311,34 @@ export class FakeEc2 {
         }
         switch (action) {
             case "DescribeInstances": {
+                if (!input.InstanceIds) {
+                    // By filters: client-token and tag:<key>, every filter matching (as EC2 ANDs them).
+                    const filters = (input.Filters ?? []) as Array<{ Name: string; Values: string[] }>;
+                    const unknown = filters.find((f) => f.Name !== "client-token" && !f.Name.startsWith("tag:"));
+                    if (unknown) throw new Error(`the fake EC2 does not filter instances by ${unknown.Name}`);
+                    const matches = (i: FakeInstance) => filters.every((f) => f.Values.includes((f.Name === "client-token" ? i.clientToken : i.tags?.[f.Name.slice(4)]) ?? "\0"));
+                    const found = [...this.instances.values()].filter((i) => i.region === region && matches(i));
+                    return { Reservations: found.length ? [{ Instances: found.map((i) => this.instanceShape(i, i.states[0])) }] : [] };
+                }
                 const instance = this.instance(region, input.InstanceIds[0]);
                 const Name = next(instance.states);
                 instance.served.push(Name);
-                return { Reservations: [{ Instances: [{ InstanceId: instance.id, State: { Name } }] }] };
+                return { Reservations: [{ Instances: [this.instanceShape(instance, Name)] }] };
+            }
+            case "RunInstances": {
+                const same = [...this.instances.values()].find((i) => i.region === region && i.clientToken !== undefined && i.clientToken === input.ClientToken);
+                if (same) return { Instances: [this.instanceShape(same, same.states[0])] };
+                const id = `i-0f${String(this.instances.size + 1).padStart(15, "0")}`;
+                const instance = this.seedInstance({
+                    id, region, states: [...this.newInstance.states], statuses: [...this.newInstance.statuses], consoleOutput: this.newInstance.consoleOutput,
+                    tags: fromTags(input.TagSpecifications?.find((t: { ResourceType: string }) => t.ResourceType === "instance")?.Tags), clientToken: input.ClientToken, imageId: input.ImageId, launchedWith: input,
+                });
+                return { Instances: [this.instanceShape(instance, "pending")] };
+            }
+            case "TerminateInstances": {
+                const instance = this.instance(region, input.InstanceIds[0]);
+                instance.states = instance.states[0] === "terminated" ? ["terminated"] : ["shutting-down", "terminated"];
+                return { TerminatingInstances: [{ InstanceId: instance.id, CurrentState: { Name: "shutting-down" } }] };
             }
             case "DescribeInstanceStatus": {
                 const instance = this.instance(region, input.InstanceIds[0]);

@@ -45,6 +45,11 @@ export function awsError(code: string, message = code, httpStatusCode = 400): Er
     return Object.assign(new Error(message), { name: code, Code: code, $metadata: { httpStatusCode }, $fault: "client" });
 }
 
+/** Fails unless `message` starts with `expected` (what was being done and EC2's words; errors.ts's advice may follow). */
+export function assertStartsWith(message: string, expected: string): void {
+    if (!message.startsWith(expected)) throw new assert.AssertionError({ message: `${message}\ndoes not start with\n${expected}`, actual: message, expected, operator: "startsWith" });
+}
+
 /** The error `p` rejects with; fails the test when it resolves. */
 export async function rejection(p: Promise<unknown>): Promise<Error> {
     try {

@@ -132,6 +132,56 @@ describe("copy slots", function () {
         assert.equal(new CopySlots().usage(REGION).inUse, 0);
     });
 
+    it("the refusal word for word, with its code", function () {
+        assert.throws(() => new CopySlots(0), (err: Error & { code?: string }) => {
+            assert.equal(err.message, `golden-ami: ${COPY_SLOTS_CONFIG_KEY} must be a whole number of snapshot copies of at least 1 (EC2's quota is 20 per destination region), not 0. ` +
+                `What to do: \`pulumi config set ${COPY_SLOTS_CONFIG_KEY} 20\`, or remove it for the default.`);
+            assert.equal(err.code, "InvalidCopySlots");
+            return true;
+        });
+    });
+
+    it("one copy ahead is 'copy', not 'copies'", async function () {
+        const slots = new CopySlots(1);
+        const lines: string[] = [];
+        const first = await slots.acquire(REGION, "A", 1);
+        const second = slots.acquire(REGION, "B", 1);
+        const third = slots.acquire(REGION, "C", 1, (l) => lines.push(l));
+        assert.deepEqual(lines, [`waiting for a copy slot in ${REGION} (1 of 1 in use, 1 copy ahead)`]);
+        first();
+        (await second)();
+        (await third)();
+    });
+
+    it("setLimit: a raised limit lets waiting copies in at once; a bad one is refused", async function () {
+        const slots = new CopySlots(1);
+        const first = await slots.acquire(REGION, "A", 1);
+        let secondIn = false;
+        const second = slots.acquire(REGION, "B", 1).then((release) => { secondIn = true; return release; });
+        await settle();
+        assert.equal(secondIn, false);
+        slots.setLimit(2);
+        await settle();
+        assert.equal(secondIn, true);
+        assert.deepEqual(slots.usage(REGION), { inUse: 2, peak: 2, waiting: 0 });
+        assert.throws(() => slots.setLimit(0), /must be a whole number/);
+        first();
+        (await second)();
+    });
+
+    it("a copy given back no longer counts for its image: the next free slot goes by arrival between images holding none", async function () {
+        const slots = new CopySlots(1);
+        (await slots.acquire(REGION, "A", 1))(); // A copied once and gave its slot back: it holds none now
+        const other = await slots.acquire(REGION, "C", 1);
+        const order: string[] = [];
+        const a = slots.acquire(REGION, "A", 1).then((release) => { order.push("A"); return release; });
+        const b = slots.acquire(REGION, "B", 1).then((release) => { order.push("B"); return release; });
+        other();
+        (await a)();
+        (await b)();
+        assert.deepEqual(order, ["A", "B"]);
+    });
+
     it("looks the weight of a source up once, and counts a failed look-up as one slot without remembering it", async function () {
         const slots = new CopySlots();
         let looks = 0;

@@ -186,6 +186,19 @@ describe("InstanceImage kind: create, update and state", function () {
             assert.equal(countByAction(calls).StartInstances, undefined);
         });
 
+        for (const [from, to] of [["stopped", "running"], ["running", "stopped"], ["stopped", "terminated"]] as const) {
+            it(`adoptImageId, afterImage ${from} → ${to} on update: the instance is not touched (the image is handed over)`, async function () {
+                ec2.seedImage({ id: EARLIER_IMAGE, name: NAME });
+                builder.states = [from];
+                const { outs } = await provider.create(inputsWith({ adoptImageId: EARLIER_IMAGE, afterImage: from }));
+                calls.length = 0;
+                await provider.update!(EARLIER_IMAGE, outs, inputsWith({ adoptImageId: EARLIER_IMAGE, afterImage: to }) as never);
+                const counts = countByAction(calls);
+                assert.ok(counts.DescribeImages, "the update did look at the image");
+                for (const action of ["StartInstances", "StopInstances", "TerminateInstances"]) assert.equal(counts[action], undefined, action);
+            });
+        }
+
         it("running → stopped on update stops the instance", async function () {
             const { outs } = await provider.create(inputsWith({ afterImage: "running" }));
             calls.length = 0;
