@@ -56,10 +56,11 @@ describe("lineage EC2 calls (providers/ec2/lineage.ts)", function () {
                 Tags: [{ Key: LINEAGE_TAGS.generation, Value: "3" }, { Key: LINEAGE_TAGS.retiredAt, Value: "2026-06-01T00:00:00.000Z" }],
                 DeregistrationProtection: "enabled-with-cooldown",
                 BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: { SnapshotId: "snap-1" } }],
-            })), { imageId: "ami-1", generation: 3, retiredAt: NOW, protected: true, snapshotIds: ["snap-1"] });
+            })), { imageId: "ami-1", generation: 3, retiredAt: NOW, protected: true, disabled: false, snapshotIds: ["snap-1"] });
         });
         it("no tags, no protection: generation 0, not retired, not protected", function () {
-            assert.deepEqual(generationImage(image({})), { imageId: "ami-1", generation: 0, retiredAt: undefined, protected: false, snapshotIds: [] });
+            assert.deepEqual(generationImage(image({})), { imageId: "ami-1", generation: 0, retiredAt: undefined, protected: false, disabled: false, snapshotIds: [] });
+            assert.equal(generationImage(image({ State: "disabled" })).disabled, true);
             assert.equal(generationImage(image({ DeregistrationProtection: "disabled" })).protected, false);
             assert.equal(generationImage(image({ Tags: [{ Key: LINEAGE_TAGS.retiredAt, Value: "garbled" }] })).retiredAt, undefined);
         });

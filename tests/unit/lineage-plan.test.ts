@@ -32,8 +32,8 @@ describe("lineage as data (providers/core/lineage.ts)", function () {
     });
 
     it("retentionPolicy: defaults 2, 0 s and 14 d; given values in milliseconds", function () {
-        assert.deepEqual(retentionPolicy(undefined), { keep: 2, minAgeMs: 0, launchedWithinMs: 14 * DAY });
-        assert.deepEqual(retentionPolicy({ keep: 0, minAge: "1h", launchedWithin: "0s" }), { keep: 0, minAgeMs: 3_600_000, launchedWithinMs: 0 });
+        assert.deepEqual(retentionPolicy(undefined), { keep: 2, minAgeMs: 0, launchedWithinMs: 14 * DAY, disableAfterMs: undefined });
+        assert.deepEqual(retentionPolicy({ keep: 0, minAge: "1h", launchedWithin: "0s" }), { keep: 0, minAgeMs: 3_600_000, launchedWithinMs: 0, disableAfterMs: undefined });
     });
 
     describe("planRetention's reasons at their boundaries", function () {

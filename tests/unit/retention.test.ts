@@ -51,12 +51,22 @@ describe("retention (providers/lifecycle/retention.ts)", function () {
     });
 
     describe("nextGenerationTags", function () {
-        it("the first generation: 1, the lineage, the recipe's hash", async function () {
+        it("the first generation: 1, the lineage, the recipe's hash; the lineage was empty", async function () {
             assert.deepEqual(await nextGenerationTags(INPUTS, { instanceId: "i-1" }), {
-                [LINEAGE_TAGS.lineage]: LINEAGE,
-                [LINEAGE_TAGS.generation]: "1",
-                [LINEAGE_TAGS.recipe]: shortHash({ instanceId: "i-1" }, 16),
+                tags: {
+                    [LINEAGE_TAGS.lineage]: LINEAGE,
+                    [LINEAGE_TAGS.generation]: "1",
+                    [LINEAGE_TAGS.recipe]: shortHash({ instanceId: "i-1" }, 16),
+                },
+                lineageEmpty: true,
             });
+        });
+
+        it("the lineage is not empty when an image or only a snapshot of it is left", async function () {
+            const left = generation(1);
+            assert.equal((await nextGenerationTags(INPUTS, {})).lineageEmpty, false);
+            left.deregistered = true;
+            assert.equal((await nextGenerationTags(INPUTS, {})).lineageEmpty, false, "its tagged snapshots still count");
         });
 
         it("one more than the newest image or snapshot of the lineage (an orphan snapshot's generation is never reused)", async function () {
@@ -65,14 +75,14 @@ describe("retention (providers/lifecycle/retention.ts)", function () {
             const lost = generation(5);
             lost.deregistered = true; // deregistered out of band: its snapshots are left, tagged
             ec2.seedImage({ id: "ami-0other", name: "x", tags: { [LINEAGE_TAGS.lineage]: "another", [LINEAGE_TAGS.generation]: "9" } });
-            assert.equal((await nextGenerationTags(INPUTS, {}))[LINEAGE_TAGS.generation], "6");
+            assert.equal((await nextGenerationTags(INPUTS, {})).tags[LINEAGE_TAGS.generation], "6");
             lost.snapshotIds.forEach((id) => { ec2.snapshots.get(id)!.deleted = true; });
-            assert.equal((await nextGenerationTags(INPUTS, {}))[LINEAGE_TAGS.generation], "4");
+            assert.equal((await nextGenerationTags(INPUTS, {})).tags[LINEAGE_TAGS.generation], "4");
         });
 
         it("images and snapshots without a valid generation count as none", async function () {
             ec2.seedImage({ id: "ami-0bad", name: "bad", tags: { [LINEAGE_TAGS.lineage]: LINEAGE, [LINEAGE_TAGS.generation]: "two" } }, undefined, { [LINEAGE_TAGS.lineage]: LINEAGE });
-            assert.equal((await nextGenerationTags(INPUTS, {}))[LINEAGE_TAGS.generation], "1");
+            assert.equal((await nextGenerationTags(INPUTS, {})).tags[LINEAGE_TAGS.generation], "1");
         });
 
         it("a retried create that finds its own image by tag: the same generation, no snapshot look", async function () {
@@ -80,14 +90,14 @@ describe("retention (providers/lifecycle/retention.ts)", function () {
             generation(4, { name: INPUTS.name });
             generation(6);
             ec2.calls.length = 0;
-            assert.equal((await nextGenerationTags(INPUTS, {}))[LINEAGE_TAGS.generation], "4");
+            assert.equal((await nextGenerationTags(INPUTS, {})).tags[LINEAGE_TAGS.generation], "4");
             assert.equal(countByAction(ec2.calls).DescribeSnapshots, undefined);
         });
 
         it("a retried create whose image has no generation tag: generation 1", async function () {
             ec2.seedImage({ id: "ami-0same", name: INPUTS.name, tags: { [LINEAGE_TAGS.lineage]: LINEAGE } });
             generation(3);
-            assert.equal((await nextGenerationTags(INPUTS, {}))[LINEAGE_TAGS.generation], "1");
+            assert.equal((await nextGenerationTags(INPUTS, {})).tags[LINEAGE_TAGS.generation], "1");
         });
     });
 

@@ -53,7 +53,13 @@ describe("InstanceImage delete and diff over generations", function () {
         assert.equal(older.deregistered, true);
         assert.equal(guarded.deregistered, false);
         assert.ok(said.includes(`deregistering image ${NEW_IMAGE} and deleting its snapshots`), said.join("\n"));
-        assert.ok(said.some((m) => m.startsWith(`golden-ami: left ${guarded.id} (generation 0) of lineage ${LINEAGE} in ${REGION}: deregistration protection is on. What to do: disable it (aws ec2 disable-image-deregistration-protection --region ${REGION} --image-id <id>)`)), said.join("\n"));
+        assert.ok(
+            said.some((m) =>
+                m.startsWith(`golden-ami: left ${guarded.id} (generation 0) of lineage ${LINEAGE} in ${REGION}, with their snapshots: deregistration protection is on. What to do: `) &&
+                m.includes(`aws ec2 disable-image-deregistration-protection --region ${REGION} --image-id ${guarded.id} && aws ec2 deregister-image --region ${REGION} --image-id ${guarded.id} --delete-associated-snapshots`),
+            ),
+            said.join("\n"),
+        );
     });
 
     it("onDestroy retain: the current image and its snapshots are kept, the older generations go", async function () {

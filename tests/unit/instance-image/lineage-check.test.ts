@@ -13,14 +13,14 @@ const bad = (name: string, problems: string) =>
 
 describe("image lifecycle checks: retention, onDestroy, ssmParameterName", function () {
     const cases: Array<[string, Record<string, unknown>, Array<[string, string]>]> = [
-        ["retention not an object", { retention: "2" }, [["retention", 'retention must be an object like { keep: 2, minAge: "7d", launchedWithin: "14d" }, not "2"']]],
-        ["retention a list", { retention: [2] }, [["retention", 'retention must be an object like { keep: 2, minAge: "7d", launchedWithin: "14d" }, not [2]']]],
+        ["retention not an object", { retention: "2" }, [["retention", 'retention must be an object like { keep: 2, minAge: "7d", launchedWithin: "14d", disableAfter: "30d" }, not "2"']]],
+        ["retention a list", { retention: [2] }, [["retention", 'retention must be an object like { keep: 2, minAge: "7d", launchedWithin: "14d", disableAfter: "30d" }, not [2]']]],
         ["keep negative", { retention: { keep: -1 } }, [["retention.keep", "retention.keep must be a whole number of retired generations to keep, 0 or more, not -1"]]],
         ["keep a fraction", { retention: { keep: 1.5 } }, [["retention.keep", "retention.keep must be a whole number of retired generations to keep, 0 or more, not 1.5"]]],
         ["keep a string", { retention: { keep: "2" } }, [["retention.keep", 'retention.keep must be a whole number of retired generations to keep, 0 or more, not "2"']]],
         ["minAge not a duration", { retention: { minAge: "7 days" } }, [["retention.minAge", 'retention.minAge must be a duration like "90s", "30m", "12h", "7d" or "2w" (parts may combine: "1d12h"), not "7 days"']]],
         ["launchedWithin not a duration", { retention: { launchedWithin: 14 } }, [["retention.launchedWithin", 'retention.launchedWithin must be a duration like "90s", "30m", "12h", "7d" or "2w" (parts may combine: "1d12h"), not 14']]],
-        ["an unknown retention key", { retention: { count: 2 } }, [["retention.count", "retention.count is not a retention setting; use keep, minAge or launchedWithin"]]],
+        ["an unknown retention key", { retention: { count: 2 } }, [["retention.count", "retention.count is not a retention setting; use keep, minAge, launchedWithin, disableAfter"]]],
         ["onDestroy unknown", { onDestroy: "keep" }, [["onDestroy", 'onDestroy must be one of "delete", "retain", not "keep"']]],
         ["a parameter name not a string", { ssmParameterName: 5 }, [["ssmParameterName", "ssmParameterName must be a string, not number"]]],
         ["a bad character", { ssmParameterName: "/golden/web latest" }, [["ssmParameterName", bad("/golden/web latest", "use only letters, digits and _ . - /")]]],
