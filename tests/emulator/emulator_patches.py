@@ -964,3 +964,4 @@ def apply() -> None:
     ext_ssm_image.apply()
     __import__("ext_launch_mappings").apply()  # RunInstances mappings merged with the AMI's
     __import__("ext_accounts").apply()  # images shared with another account: described to it, copied by it
+    __import__("ext_kms_managed").apply()  # the default EBS key aws/ebs is AWS managed (DescribeKey KeyManager AWS)
