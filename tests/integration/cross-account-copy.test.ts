@@ -4,6 +4,7 @@
 // is withdrawn once the copy is available; delete removes the copy in the target account.
 import * as assert from "node:assert/strict";
 import { DescribeImageAttributeCommand, DescribeImagesCommand, DescribeSnapshotAttributeCommand } from "@aws-sdk/client-ec2";
+import { CreateKeyCommand, KMSClient, ListGrantsCommand } from "@aws-sdk/client-kms";
 import { GoldenAmiError } from "../../providers/core/errors";
 import { forgetShares } from "../../providers/lifecycle/image-copy";
 import { PartialCreateError } from "../../providers/lifecycle/partial";
@@ -157,5 +158,74 @@ describe("integration: a copy into another account (emulator, two accounts)", fu
         assert.ok(elsewhere.replaces?.includes("accountId"), JSON.stringify(elsewhere));
         const renamed = await providers.ImageCopy.diff!("ami-12345678", now, await inputs(`arn:aws:iam::${TARGET}:role/renamed`));
         assert.deepEqual([renamed.changes, renamed.replaces], [true, []]);
+    });
+
+    describe("an encrypted source", function () {
+        let kms: KMSClient;
+        before(() => {
+            kms = new KMSClient({ region: REGION }); // the stack's account (the emulator's environment)
+        });
+        after(() => kms?.destroy());
+
+        /** The source account's image encrypted with `kmsKeyId` (a copy of an unencrypted image; none: aws/ebs). */
+        async function encryptedSource(name: string, kmsKeyId?: string) {
+            const instanceId = await emulator.launchInstance(REGION);
+            const plain = await made("InstanceImage", `${name}-plain`, { instanceId, afterImage: "terminated" });
+            const encrypted = await made("ImageCopy", name, { sourceImageId: plain.result.id, sourceRegion: REGION, name: `${plain.result.outs.name}-enc`, encrypted: true, ...(kmsKeyId ? { kmsKeyId } : {}) });
+            const remove = async () => {
+                await providers.ImageCopy.delete!(encrypted.result.id, { ...encrypted.inputs, ...encrypted.result.outs });
+                await providers.InstanceImage.delete!(plain.result.id, { ...plain.inputs, ...plain.result.outs });
+            };
+            return { image: encrypted, remove };
+        }
+
+        const grantsFor = async (keyId: string) =>
+            ((await kms.send(new ListGrantsCommand({ KeyId: keyId }))).Grants ?? []).filter((g) => g.GranteePrincipal === `arn:aws:iam::${TARGET}:root`);
+
+        it("a customer managed key of the source's account: while the copy is made a grant on it lets the target copy; none is left once the copy is ready", async () => {
+            const keyArn = (await kms.send(new CreateKeyCommand({ Description: "golden-ami test: source key" }))).KeyMetadata!.Arn!;
+            const source = await encryptedSource("src-cmk", keyArn);
+            await emulator.configure({ timing: { copyPending: 4 } });
+            let partial: PartialCreateError | undefined;
+            try {
+                await made("ImageCopy", "into-b-cmk", { sourceImageId: source.image.result.id, sourceRegion: REGION, name: `${source.image.result.outs.name}-b`, roleArn: ROLE, shareSource: true, imageTimeoutMinutes: 0.02 });
+            } catch (err) {
+                partial = err as PartialCreateError;
+            } finally {
+                await emulator.configure({ timing: { copyPending: null } });
+            }
+            assert.ok(partial instanceof PartialCreateError, String(partial));
+            const during = await grantsFor(keyArn);
+            assert.equal(during.length, 1, "one grant for the target account while the copy is pending");
+            assert.deepEqual([...(during[0].Operations ?? [])].sort(), ["CreateGrant", "Decrypt", "DescribeKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom"]);
+            const recorded = (partial.properties.temporaryShare as { grants?: { keyId: string; grantId: string }[] }).grants;
+            assert.deepEqual(recorded, [{ keyId: keyArn, grantId: during[0].GrantId }], "state records the grant");
+
+            forgetShares(); // the next run is another process: it knows the grant from state only
+            const olds = { ...partial.properties };
+            const news = { ...olds, imageTimeoutMinutes: 1 };
+            const updated = await providers.ImageCopy.update!(partial.id, olds, news as never);
+            assert.equal(updated.outs?.temporaryShare, undefined);
+            assert.deepEqual(await grantsFor(keyArn), [], "the grant is revoked once the copy is ready");
+            await providers.ImageCopy.delete!(partial.id, { ...news, ...updated.outs });
+            await source.remove();
+        });
+
+        it("the AWS managed key aws/ebs: refused naming sourceImageId and what to do, before anything is shared", async () => {
+            const source = await encryptedSource("src-ebs");
+            const sourceSnapshots = source.image.result.outs.snapshotIds as string[];
+            await emulator.resetCalls();
+            const err = await made("ImageCopy", "into-b-ebs", { sourceImageId: source.image.result.id, sourceRegion: REGION, name: `${source.image.result.outs.name}-b`, roleArn: ROLE, shareSource: true }).then(
+                () => undefined,
+                (e: Error) => e,
+            );
+            assert.ok(err instanceof GoldenAmiError && err.code === "AwsManagedKey", String(err));
+            assert.match(err.message, /sourceImageId: .*AWS managed key .*aws\/ebs.*What to do: encrypt the source with a customer managed key/);
+            const mutations = (await emulator.calls()).calls.filter((c) => /^(Modify|Copy|Create)/.test(c.action));
+            assert.deepEqual(mutations.map((c) => c.action), [], "nothing was shared or copied");
+            assert.deepEqual(await sharedWithTarget(source.image.result.id, sourceSnapshots), []);
+            assert.deepEqual(await grantsFor("alias/aws/ebs"), []);
+            await source.remove();
+        });
     });
 });
