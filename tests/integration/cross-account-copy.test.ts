@@ -59,6 +59,30 @@ describe("integration: a copy into another account (emulator, two accounts)", fu
         return found;
     }
 
+    /** A copy into the target whose run stops before it is ready (the emulator holds copies pending). */
+    async function stoppedCopy(name: string, props: Record<string, unknown>): Promise<PartialCreateError> {
+        await emulator.configure({ timing: { copyPending: 4 } });
+        let partial: PartialCreateError | undefined;
+        try {
+            await made("ImageCopy", name, { ...props, roleArn: ROLE, shareSource: true, imageTimeoutMinutes: 0.02 });
+        } catch (err) {
+            partial = err as PartialCreateError;
+        } finally {
+            await emulator.configure({ timing: { copyPending: null } });
+        }
+        assert.ok(partial instanceof PartialCreateError, String(partial));
+        return partial;
+    }
+
+    /** The next `pulumi up` of a stopped copy: another process, which knows the share from state only. */
+    async function resumed(partial: PartialCreateError) {
+        forgetShares();
+        const news = { ...partial.properties, imageTimeoutMinutes: 1 };
+        const updated = await providers.ImageCopy.update!(partial.id, { ...partial.properties }, news as never);
+        assert.equal(updated.outs?.temporaryShare, undefined, "no share left in state");
+        return { ...news, ...updated.outs };
+    }
+
     it("the copy is made in the role's account from the shared source; the share is withdrawn; delete removes it there", async () => {
         const baseSource = await inventory(emulator, [REGION], ACCOUNT_ID, ALL_KINDS);
         const baseTarget = await inventory(emulator, [REGION], TARGET, ALL_KINDS);
@@ -98,27 +122,14 @@ describe("integration: a copy into another account (emulator, two accounts)", fu
         const instanceId = await emulator.launchInstance(REGION);
         const source = await made("InstanceImage", "src-slow", { instanceId, afterImage: "terminated" });
         const sourceSnapshots = source.result.outs.snapshotIds as string[];
-        await emulator.configure({ timing: { copyPending: 4 } });
-        let partial: PartialCreateError | undefined;
-        try {
-            await made("ImageCopy", "into-b-slow", { sourceImageId: source.result.id, sourceRegion: REGION, name: source.result.outs.name, roleArn: ROLE, shareSource: true, imageTimeoutMinutes: 0.02 });
-        } catch (err) {
-            partial = err as PartialCreateError;
-        } finally {
-            await emulator.configure({ timing: { copyPending: null } });
-        }
-        assert.ok(partial instanceof PartialCreateError, String(partial));
+        const partial = await stoppedCopy("into-b-slow", { sourceImageId: source.result.id, sourceRegion: REGION, name: source.result.outs.name });
         const recorded = partial.properties.temporaryShare as { account: string; imageId: string; launch: boolean; snapshotIds: string[] } | undefined;
         assert.deepEqual(recorded && { account: recorded.account, imageId: recorded.imageId, launch: recorded.launch, snapshotIds: recorded.snapshotIds }, { account: TARGET, imageId: source.result.id, launch: true, snapshotIds: sourceSnapshots }, "state records the share");
         assert.equal((await sharedWithTarget(source.result.id, sourceSnapshots)).length, 1 + sourceSnapshots.length, "still shared while the copy is pending");
 
-        forgetShares(); // the next `pulumi up` is another process: it knows the share from state only
-        const olds = { ...partial.properties };
-        const news = { ...olds, imageTimeoutMinutes: 1 };
-        const updated = await providers.ImageCopy.update!(partial.id, olds, news as never);
-        assert.equal(updated.outs?.temporaryShare, undefined, "no share left in state");
+        const finished = await resumed(partial);
         assert.deepEqual(await sharedWithTarget(source.result.id, sourceSnapshots), [], "the share is withdrawn");
-        await providers.ImageCopy.delete!(partial.id, { ...news, ...updated.outs });
+        await providers.ImageCopy.delete!(partial.id, finished);
         await providers.InstanceImage.delete!(source.result.id, { ...source.inputs, ...source.result.outs });
     });
 
@@ -185,29 +196,16 @@ describe("integration: a copy into another account (emulator, two accounts)", fu
         it("a customer managed key of the source's account: while the copy is made a grant on it lets the target copy; none is left once the copy is ready", async () => {
             const keyArn = (await kms.send(new CreateKeyCommand({ Description: "golden-ami test: source key" }))).KeyMetadata!.Arn!;
             const source = await encryptedSource("src-cmk", keyArn);
-            await emulator.configure({ timing: { copyPending: 4 } });
-            let partial: PartialCreateError | undefined;
-            try {
-                await made("ImageCopy", "into-b-cmk", { sourceImageId: source.image.result.id, sourceRegion: REGION, name: `${source.image.result.outs.name}-b`, roleArn: ROLE, shareSource: true, imageTimeoutMinutes: 0.02 });
-            } catch (err) {
-                partial = err as PartialCreateError;
-            } finally {
-                await emulator.configure({ timing: { copyPending: null } });
-            }
-            assert.ok(partial instanceof PartialCreateError, String(partial));
+            const partial = await stoppedCopy("into-b-cmk", { sourceImageId: source.image.result.id, sourceRegion: REGION, name: `${source.image.result.outs.name}-b` });
             const during = await grantsFor(keyArn);
             assert.equal(during.length, 1, "one grant for the target account while the copy is pending");
             assert.deepEqual([...(during[0].Operations ?? [])].sort(), ["CreateGrant", "Decrypt", "DescribeKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom"]);
             const recorded = (partial.properties.temporaryShare as { grants?: { keyId: string; grantId: string }[] }).grants;
             assert.deepEqual(recorded, [{ keyId: keyArn, grantId: during[0].GrantId }], "state records the grant");
 
-            forgetShares(); // the next run is another process: it knows the grant from state only
-            const olds = { ...partial.properties };
-            const news = { ...olds, imageTimeoutMinutes: 1 };
-            const updated = await providers.ImageCopy.update!(partial.id, olds, news as never);
-            assert.equal(updated.outs?.temporaryShare, undefined);
+            const finished = await resumed(partial); // knows the grant from state only
             assert.deepEqual(await grantsFor(keyArn), [], "the grant is revoked once the copy is ready");
-            await providers.ImageCopy.delete!(partial.id, { ...news, ...updated.outs });
+            await providers.ImageCopy.delete!(partial.id, finished);
             await source.remove();
         });
 
