@@ -226,7 +226,12 @@ export interface GoldenImageArgs {
     copyToRegions?: string[];
     /** How the copies are made. */
     copies?: GoldenImageCopyArgs;
-    /** Copies into other accounts (one ImageCopy per account and region, under that account's role). */
+    /**
+     * Copies into other accounts (one ImageCopy per account and region, under that account's
+     * role). An encrypted image (the builder's root volume is, by default) needs a customer
+     * managed key (`builder.rootVolume.kmsKeyId`): one on `aws/ebs` cannot be shared, and its
+     * copies are refused.
+     */
     copyToAccounts?: GoldenImageAccountCopyArgs[];
 
     /** Who may use the image and its copies, deprecation and deregistration protection. */

@@ -35,7 +35,7 @@ export interface AwsSettings {
     sharedConfigFiles?: string[];
     sharedCredentialsFiles?: string[];
     assumeRoles?: AssumeRoleSettings[];
-    /** Endpoint URL per service name as the AWS provider spells it (`ec2`, `ssm`, `sts`). */
+    /** Endpoint URL per service name as the AWS provider spells it (`ec2`, `kms`, `ssm`, `sts`). */
     endpoints?: Record<string, string>;
     defaultTags?: Record<string, string>;
     allowedAccountIds?: string[];

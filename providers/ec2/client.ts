@@ -17,6 +17,7 @@
  */
 import { AsyncLocalStorage } from "async_hooks";
 import { EC2Client, EC2ClientConfig } from "@aws-sdk/client-ec2";
+import { KMSClient } from "@aws-sdk/client-kms";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import { STSClient } from "@aws-sdk/client-sts";
 import { fromIni, fromNodeProviderChain, fromTemporaryCredentials } from "@aws-sdk/credential-providers";
@@ -136,6 +137,11 @@ export function ssmClient(region: string): SSMClient {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { SSMClient: ctor } = require("@aws-sdk/client-ssm") as typeof import("@aws-sdk/client-ssm");
     return cachedClient("ssm", ctor, region);
+}
+
+/** The KMS client for a region (grants on the key of a source shared with another account). */
+export function kmsClient(region: string): KMSClient {
+    return cachedClient("kms", KMSClient, region);
 }
 
 /** The STS client for a region (who the credentials act as). */

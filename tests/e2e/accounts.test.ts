@@ -2,10 +2,12 @@
 // account (A) and copied into account B under B's role (copyToAccounts). The copy is B's; the
 // source's temporary share with B is gone once `pulumi up` has finished; a consumer acting as
 // B's role launches an instance from B's copy; `pulumi destroy` leaves nothing in either account
-// (images, snapshots, instances) and no launch or create-volume permission behind; no credential
-// the target role was issued reaches state.
+// (images, snapshots, instances) and no launch or create-volume permission or KMS grant (the
+// image is encrypted with a customer managed key of A) behind; no credential the target role
+// was issued reaches state.
 import * as assert from "node:assert/strict";
 import { DescribeImageAttributeCommand, DescribeImagesCommand, DescribeSnapshotAttributeCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
+import { CreateKeyCommand, KMSClient, ListGrantsCommand } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { ACCOUNT_ID, ALL_KINDS, inventory, leakCount, leakedSince } from "../support/audit";
 import { Emulator } from "../support/emulator";
@@ -54,10 +56,12 @@ describe("e2e: a golden image copied into another account (copyToAccounts)", fun
         const baseA = await inventory(emulator, [REGION], ACCOUNT_ID, ALL_KINDS);
         const baseB = await inventory(emulator, [REGION], TARGET, ALL_KINDS);
         const amazon = await emulator.ec2(REGION).send(new DescribeImagesCommand({ Owners: ["amazon"], Filters: [{ Name: "name", Values: ["amzn2-ami-hvm-*"] }] }));
+        const kms = new KMSClient({ region: REGION, endpoint: emulator.endpoint, credentials: await emulator.ec2(REGION).config.credentials() });
+        const keyArn = (await kms.send(new CreateKeyCommand({ Description: "golden-ami e2e: build account key" }))).KeyMetadata!.Arn!;
         const stack = await PulumiStack.create({
             program: "accounts",
             env: emulator.env(REGION),
-            config: { "aws:region": REGION, baseImageId: amazon.Images![0].ImageId!, targetAccount: TARGET, targetRole: TARGET_ROLE },
+            config: { "aws:region": REGION, baseImageId: amazon.Images![0].ImageId!, sourceKeyId: keyArn, targetAccount: TARGET, targetRole: TARGET_ROLE },
         });
         try {
             let t = Date.now();
@@ -72,6 +76,8 @@ describe("e2e: a golden image copied into another account (copyToAccounts)", fun
             assert.equal(copy.OwnerId, TARGET, "the copy is account B's");
             assert.equal(copy.State, "available");
             assert.deepEqual(await sharesOf(out.imageId, out.snapshotIds), [], "the temporary share of the source with B is withdrawn");
+            const grants = (await kms.send(new ListGrantsCommand({ KeyId: keyArn }))).Grants ?? [];
+            assert.deepEqual(grants.map((g) => g.GranteePrincipal), [], "the KMS grant of the source's key to B is revoked");
 
             const consumer = await actingAs(CONSUMER_ROLE);
             const run = await consumer.send(new RunInstancesCommand({ ImageId: copyId, MinCount: 1, MaxCount: 1, InstanceType: "t3.micro" }));
@@ -98,6 +104,7 @@ describe("e2e: a golden image copied into another account (copyToAccounts)", fun
             assert.equal(leakedA, 0, "nothing left in A");
             assert.equal(leakedB, 0, "nothing left in B");
         } finally {
+            kms.destroy();
             await stack.remove();
         }
     });

@@ -965,3 +965,4 @@ def apply() -> None:
     __import__("ext_launch_mappings").apply()  # RunInstances mappings merged with the AMI's
     __import__("ext_accounts").apply()  # images shared with another account: described to it, copied by it
     __import__("ext_call_pacing").apply()  # latency per action; the call log's target
+    __import__("ext_kms_managed").apply()  # the default EBS key aws/ebs is AWS managed (DescribeKey KeyManager AWS)

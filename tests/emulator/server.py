@@ -24,6 +24,7 @@ Extensions (each proven by a test in tests/emulator/*.test.ts):
 12. Launch mappings (ext_launch_mappings.py): RunInstances block device mappings (in the request or the launch template) merged with the AMI's by device name, field by field, as EC2 merges them (NoDevice drops one of the AMI's); moto used the request's instead of the AMI's.
 13. Accounts (ext_accounts.py): an image shared with another account (launch permission UserId) is described to it (by ID, Owners, ExecutableUsers) and copied by it with CopyImage when its snapshots grant create-volume permission to it (AuthFailure otherwise); moto kept every image inside its owner's backend.
 14. Call pacing (ext_call_pacing.py): a latency per EC2 action (control API `latency`), so a kill can land between two calls of a series; each call-log entry names the ImageId or SnapshotId its request names (`target`).
+15. AWS managed EBS key (ext_kms_managed.py): the `alias/aws/ebs` key moto creates for an encryption without a KMS key is AWS managed (DescribeKey KeyManager AWS); moto made it a customer managed key.
 
 Control API (JSON, same port): POST /_golden-ami/config, GET /_golden-ami/config,
 GET /_golden-ami/calls, POST /_golden-ami/calls/reset; POST /moto-api/reset also

@@ -4,6 +4,7 @@
 // is withdrawn once the copy is available; delete removes the copy in the target account.
 import * as assert from "node:assert/strict";
 import { DescribeImageAttributeCommand, DescribeImagesCommand, DescribeSnapshotAttributeCommand } from "@aws-sdk/client-ec2";
+import { CreateKeyCommand, KMSClient, ListGrantsCommand } from "@aws-sdk/client-kms";
 import { GoldenAmiError } from "../../providers/core/errors";
 import { forgetShares } from "../../providers/lifecycle/image-copy";
 import { PartialCreateError } from "../../providers/lifecycle/partial";
@@ -58,6 +59,30 @@ describe("integration: a copy into another account (emulator, two accounts)", fu
         return found;
     }
 
+    /** A copy into the target whose run stops before it is ready (the emulator holds copies pending). */
+    async function stoppedCopy(name: string, props: Record<string, unknown>): Promise<PartialCreateError> {
+        await emulator.configure({ timing: { copyPending: 4 } });
+        let partial: PartialCreateError | undefined;
+        try {
+            await made("ImageCopy", name, { ...props, roleArn: ROLE, shareSource: true, imageTimeoutMinutes: 0.02 });
+        } catch (err) {
+            partial = err as PartialCreateError;
+        } finally {
+            await emulator.configure({ timing: { copyPending: null } });
+        }
+        assert.ok(partial instanceof PartialCreateError, String(partial));
+        return partial;
+    }
+
+    /** The next `pulumi up` of a stopped copy: another process, which knows the share from state only. */
+    async function resumed(partial: PartialCreateError) {
+        forgetShares();
+        const news = { ...partial.properties, imageTimeoutMinutes: 1 };
+        const updated = await providers.ImageCopy.update!(partial.id, { ...partial.properties }, news as never);
+        assert.equal(updated.outs?.temporaryShare, undefined, "no share left in state");
+        return { ...news, ...updated.outs };
+    }
+
     it("the copy is made in the role's account from the shared source; the share is withdrawn; delete removes it there", async () => {
         const baseSource = await inventory(emulator, [REGION], ACCOUNT_ID, ALL_KINDS);
         const baseTarget = await inventory(emulator, [REGION], TARGET, ALL_KINDS);
@@ -97,27 +122,14 @@ describe("integration: a copy into another account (emulator, two accounts)", fu
         const instanceId = await emulator.launchInstance(REGION);
         const source = await made("InstanceImage", "src-slow", { instanceId, afterImage: "terminated" });
         const sourceSnapshots = source.result.outs.snapshotIds as string[];
-        await emulator.configure({ timing: { copyPending: 4 } });
-        let partial: PartialCreateError | undefined;
-        try {
-            await made("ImageCopy", "into-b-slow", { sourceImageId: source.result.id, sourceRegion: REGION, name: source.result.outs.name, roleArn: ROLE, shareSource: true, imageTimeoutMinutes: 0.02 });
-        } catch (err) {
-            partial = err as PartialCreateError;
-        } finally {
-            await emulator.configure({ timing: { copyPending: null } });
-        }
-        assert.ok(partial instanceof PartialCreateError, String(partial));
+        const partial = await stoppedCopy("into-b-slow", { sourceImageId: source.result.id, sourceRegion: REGION, name: source.result.outs.name });
         const recorded = partial.properties.temporaryShare as { account: string; imageId: string; launch: boolean; snapshotIds: string[] } | undefined;
         assert.deepEqual(recorded && { account: recorded.account, imageId: recorded.imageId, launch: recorded.launch, snapshotIds: recorded.snapshotIds }, { account: TARGET, imageId: source.result.id, launch: true, snapshotIds: sourceSnapshots }, "state records the share");
         assert.equal((await sharedWithTarget(source.result.id, sourceSnapshots)).length, 1 + sourceSnapshots.length, "still shared while the copy is pending");
 
-        forgetShares(); // the next `pulumi up` is another process: it knows the share from state only
-        const olds = { ...partial.properties };
-        const news = { ...olds, imageTimeoutMinutes: 1 };
-        const updated = await providers.ImageCopy.update!(partial.id, olds, news as never);
-        assert.equal(updated.outs?.temporaryShare, undefined, "no share left in state");
+        const finished = await resumed(partial);
         assert.deepEqual(await sharedWithTarget(source.result.id, sourceSnapshots), [], "the share is withdrawn");
-        await providers.ImageCopy.delete!(partial.id, { ...news, ...updated.outs });
+        await providers.ImageCopy.delete!(partial.id, finished);
         await providers.InstanceImage.delete!(source.result.id, { ...source.inputs, ...source.result.outs });
     });
 
@@ -157,5 +169,61 @@ describe("integration: a copy into another account (emulator, two accounts)", fu
         assert.ok(elsewhere.replaces?.includes("accountId"), JSON.stringify(elsewhere));
         const renamed = await providers.ImageCopy.diff!("ami-12345678", now, await inputs(`arn:aws:iam::${TARGET}:role/renamed`));
         assert.deepEqual([renamed.changes, renamed.replaces], [true, []]);
+    });
+
+    describe("an encrypted source", function () {
+        let kms: KMSClient;
+        before(() => {
+            kms = new KMSClient({ region: REGION }); // the stack's account (the emulator's environment)
+        });
+        after(() => kms?.destroy());
+
+        /** The source account's image encrypted with `kmsKeyId` (a copy of an unencrypted image; none: aws/ebs). */
+        async function encryptedSource(name: string, kmsKeyId?: string) {
+            const instanceId = await emulator.launchInstance(REGION);
+            const plain = await made("InstanceImage", `${name}-plain`, { instanceId, afterImage: "terminated" });
+            const encrypted = await made("ImageCopy", name, { sourceImageId: plain.result.id, sourceRegion: REGION, name: `${plain.result.outs.name}-enc`, encrypted: true, ...(kmsKeyId ? { kmsKeyId } : {}) });
+            const remove = async () => {
+                await providers.ImageCopy.delete!(encrypted.result.id, { ...encrypted.inputs, ...encrypted.result.outs });
+                await providers.InstanceImage.delete!(plain.result.id, { ...plain.inputs, ...plain.result.outs });
+            };
+            return { image: encrypted, remove };
+        }
+
+        const grantsFor = async (keyId: string) =>
+            ((await kms.send(new ListGrantsCommand({ KeyId: keyId }))).Grants ?? []).filter((g) => g.GranteePrincipal === `arn:aws:iam::${TARGET}:root`);
+
+        it("a customer managed key of the source's account: while the copy is made a grant on it lets the target copy; none is left once the copy is ready", async () => {
+            const keyArn = (await kms.send(new CreateKeyCommand({ Description: "golden-ami test: source key" }))).KeyMetadata!.Arn!;
+            const source = await encryptedSource("src-cmk", keyArn);
+            const partial = await stoppedCopy("into-b-cmk", { sourceImageId: source.image.result.id, sourceRegion: REGION, name: `${source.image.result.outs.name}-b` });
+            const during = await grantsFor(keyArn);
+            assert.equal(during.length, 1, "one grant for the target account while the copy is pending");
+            assert.deepEqual([...(during[0].Operations ?? [])].sort(), ["CreateGrant", "Decrypt", "DescribeKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom"]);
+            const recorded = (partial.properties.temporaryShare as { grants?: { keyId: string; grantId: string }[] }).grants;
+            assert.deepEqual(recorded, [{ keyId: keyArn, grantId: during[0].GrantId }], "state records the grant");
+
+            const finished = await resumed(partial); // knows the grant from state only
+            assert.deepEqual(await grantsFor(keyArn), [], "the grant is revoked once the copy is ready");
+            await providers.ImageCopy.delete!(partial.id, finished);
+            await source.remove();
+        });
+
+        it("the AWS managed key aws/ebs: refused naming sourceImageId and what to do, before anything is shared", async () => {
+            const source = await encryptedSource("src-ebs");
+            const sourceSnapshots = source.image.result.outs.snapshotIds as string[];
+            await emulator.resetCalls();
+            const err = await made("ImageCopy", "into-b-ebs", { sourceImageId: source.image.result.id, sourceRegion: REGION, name: `${source.image.result.outs.name}-b`, roleArn: ROLE, shareSource: true }).then(
+                () => undefined,
+                (e: Error) => e,
+            );
+            assert.ok(err instanceof GoldenAmiError && err.code === "AwsManagedKey", String(err));
+            assert.match(err.message, /sourceImageId: .*AWS managed key .*aws\/ebs.*What to do: encrypt the source with a customer managed key/);
+            const mutations = (await emulator.calls()).calls.filter((c) => /^(Modify|Copy|Create)/.test(c.action));
+            assert.deepEqual(mutations.map((c) => c.action), [], "nothing was shared or copied");
+            assert.deepEqual(await sharedWithTarget(source.image.result.id, sourceSnapshots), []);
+            assert.deepEqual(await grantsFor("alias/aws/ebs"), []);
+            await source.remove();
+        });
     });
 });

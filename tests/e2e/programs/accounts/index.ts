@@ -1,11 +1,16 @@
-// A GoldenImage built in the stack's account from config `baseImageId`, copied into the account
-// of config `targetRole` (copyToAccounts) — tests/e2e/accounts.test.ts.
+// A GoldenImage built in the stack's account from config `baseImageId`, its root volume encrypted
+// with the customer managed key `sourceKeyId` (an aws/ebs source cannot be copied by another
+// account), copied into the account of config `targetRole` (copyToAccounts) — tests/e2e/accounts.test.ts.
 import * as pulumi from "@pulumi/pulumi";
 import { GoldenImage } from "../../../../components/golden-image";
 
 const config = new pulumi.Config();
 const golden = new GoldenImage("golden", {
-    builder: { baseImageId: config.require("baseImageId"), userData: "#!/bin/bash\necho customised\nshutdown -h now\n" },
+    builder: {
+        baseImageId: config.require("baseImageId"),
+        userData: "#!/bin/bash\necho customised\nshutdown -h now\n",
+        rootVolume: { kmsKeyId: config.require("sourceKeyId") },
+    },
     copyToAccounts: [{ accountId: config.require("targetAccount"), roleArn: config.require("targetRole") }],
     tags: { role: "web" },
 });
