@@ -2,9 +2,10 @@
  * The one place AWS SDK clients are made, and the only place credentials are chosen.
  *
  * Clients are cached per identity, service and region for the life of the provider process,
- * so every resource of a region shares one connection pool and one adaptive-retry rate
- * limiter: when the account is throttled, all our calls in that region slow down together
- * instead of each resource hammering the API on its own schedule.
+ * so every resource of a region shares one connection pool and one retry quota: when the
+ * account is throttled, retries back off with jitter and, once many calls of the region fail,
+ * stop being spent (the SDK's circuit breaker) instead of each resource hammering the API on
+ * its own schedule.
  *
  * Who golden-ami acts as is the AWS provider's choice for the same stack: the settings of the
  * stack's `aws:*` configuration (`configureStack`, from the provider's `configure`) or of an
@@ -107,9 +108,11 @@ function cachedClient<C>(service: string, ctor: ClientClass<C>, region: string):
     const key = identity ? `${service}/${region}/${identity}` : `${service}/${region}`;
     let client = clients.get(key) as C | undefined;
     if (!client) {
-        // "adaptive" = the standard retry policy plus a client-side token bucket that
-        // backs off for every caller once the service answers with throttling errors.
-        const config: ClientConfig = { region, retryMode: "adaptive", maxAttempts: MAX_ATTEMPTS };
+        // "standard", not "adaptive": adaptive's client-side rate limiter also delays first
+        // attempts, and EC2 throttles per action, so a throttled DescribeSnapshots would hold
+        // back the CreateImage or CopyImage of every resource of the region (the SDK guide
+        // recommends adaptive only for clients of a single resource that tolerate latency).
+        const config: ClientConfig = { region, retryMode: "standard", maxAttempts: MAX_ATTEMPTS };
         if (!isDefaultIdentity(settings)) {
             const credentials = credentialsFor(settings, region);
             if (credentials) config.credentials = credentials;

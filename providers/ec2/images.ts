@@ -5,6 +5,7 @@
 import { DescribeImagesCommand, DescribeSnapshotsCommand, Image, Snapshot } from "@aws-sdk/client-ec2";
 import { explainAwsError, isNotFound } from "../core/errors";
 import { ec2Client } from "./client";
+import { perRegion, RegionBatch } from "./region-batch";
 
 /** A block device mapping of a finished image, as kept in state. */
 export interface ImageBlockDeviceOutput {
@@ -47,14 +48,20 @@ export async function describeImage(region: string, imageId: string): Promise<Im
 /** Images of this account with exactly this name (0 or 1 in practice: names are unique per region). */
 export async function findOwnImagesByName(region: string, name: string): Promise<Image[]> {
     try {
-        const out = await ec2Client(region).send(
-            new DescribeImagesCommand({ Owners: ["self"], Filters: [{ Name: "name", Values: [name] }] }),
-        );
-        return (out.Images ?? []).filter((i) => i.State !== "deregistered");
+        return (await imagesByName(region).get(name)).filter((i) => i.State !== "deregistered");
     } catch (err) {
         throw explainAwsError(err, `looking for an existing image named "${name}" in ${region}`);
     }
 }
+
+/** Name look-ups of many resources at once share one DescribeImages per region (see RegionBatch). */
+const imagesByName = perRegion(
+    (region) =>
+        new RegionBatch<Image>(
+            async (names) => (await ec2Client(region).send(new DescribeImagesCommand({ Owners: ["self"], Filters: [{ Name: "name", Values: names }] }))).Images ?? [],
+            (image) => [image.Name],
+        ),
+);
 
 /** The EBS snapshots an image's block device mappings point at, in mapping order. */
 export function imageSnapshotIds(image: Image): string[] {

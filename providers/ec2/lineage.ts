@@ -14,28 +14,50 @@ import {
     EnableImageDeprecationCommand,
     Image,
     Snapshot,
+    Tag,
 } from "@aws-sdk/client-ec2";
 import { explainAwsError, isNotFound } from "../core/errors";
 import { GenerationImage, generationOf, LINEAGE_TAGS } from "../core/lineage";
 import { fromTagList } from "../core/tags";
 import { ec2Client } from "./client";
 import { imageSnapshotIds } from "./images";
+import { perRegion, RegionBatch } from "./region-batch";
 
 /** Instance states that can still launch or run again (a terminated instance never will). */
 const LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"];
 
+/** The lineage of an image or snapshot, from its tags. */
+const lineageTag = (item: { Tags?: Tag[] }) => [fromTagList(item.Tags)[LINEAGE_TAGS.lineage]];
+
+/** Lineage look-ups of many resources at once share one call per region (see RegionBatch). */
+const imagesByLineage = perRegion(
+    (region) =>
+        new RegionBatch<Image>(async (lineages) => {
+            const out = await ec2Client(region).send(
+                new DescribeImagesCommand({
+                    Owners: ["self"],
+                    Filters: [{ Name: `tag:${LINEAGE_TAGS.lineage}`, Values: lineages }],
+                    IncludeDeprecated: true,
+                    IncludeDisabled: true,
+                }),
+            );
+            return out.Images ?? [];
+        }, lineageTag),
+);
+const snapshotsByLineage = perRegion(
+    (region) =>
+        new RegionBatch<Snapshot>(async (lineages) => {
+            const out = await ec2Client(region).send(
+                new DescribeSnapshotsCommand({ OwnerIds: ["self"], Filters: [{ Name: `tag:${LINEAGE_TAGS.lineage}`, Values: lineages }] }),
+            );
+            return out.Snapshots ?? [];
+        }, lineageTag),
+);
+
 /** The account's images of a lineage in a region (deprecated and disabled ones included). */
 export async function lineageImages(region: string, lineage: string): Promise<Image[]> {
     try {
-        const out = await ec2Client(region).send(
-            new DescribeImagesCommand({
-                Owners: ["self"],
-                Filters: [{ Name: `tag:${LINEAGE_TAGS.lineage}`, Values: [lineage] }],
-                IncludeDeprecated: true,
-                IncludeDisabled: true,
-            }),
-        );
-        return (out.Images ?? []).filter((i) => i.State !== "deregistered");
+        return (await imagesByLineage(region).get(lineage)).filter((i) => i.State !== "deregistered");
     } catch (err) {
         throw explainAwsError(err, `listing the generations of lineage ${lineage} in ${region}`);
     }
@@ -44,10 +66,7 @@ export async function lineageImages(region: string, lineage: string): Promise<Im
 /** The account's snapshots of a lineage in a region. */
 export async function lineageSnapshots(region: string, lineage: string): Promise<Snapshot[]> {
     try {
-        const out = await ec2Client(region).send(
-            new DescribeSnapshotsCommand({ OwnerIds: ["self"], Filters: [{ Name: `tag:${LINEAGE_TAGS.lineage}`, Values: [lineage] }] }),
-        );
-        return out.Snapshots ?? [];
+        return await snapshotsByLineage(region).get(lineage);
     } catch (err) {
         throw explainAwsError(err, `listing the snapshots of lineage ${lineage} in ${region}`);
     }

@@ -373,10 +373,17 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             return { imageId: earlier, adopted: true };
         }
         const making = this.kind.making(inputs);
+        // Looked up before a copy slot is held, so a slot handed over goes straight to the make
+        // call (nothing else changes the lineage meanwhile: the engine runs one operation on a resource at a time).
+        let next: Awaited<ReturnType<typeof nextGenerationTags>>;
+        try {
+            next = await nextGenerationTags(inputs, this.kind.identity(inputs));
+        } catch (err) {
+            throw explainAwsError(err, making);
+        }
         // Held until the image is ready (create releases it); given back at once if nothing is made.
         const release = await this.kind.reserve?.(inputs, step);
         try {
-            const next = await nextGenerationTags(inputs, this.kind.identity(inputs));
             const markers = { ...this.markers(inputs), ...next.tags };
             const imageId = await this.kind.make(inputs, { ...inputs.tags, ...markers }, { ...inputs.snapshotTags, ...markers }, step);
             return { imageId, adopted: false, release, generation: Number(markers[LINEAGE_TAGS.generation]), lineageEmpty: next.lineageEmpty };

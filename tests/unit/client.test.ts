@@ -99,12 +99,12 @@ describe("client factory and credentials (providers/ec2/client.ts)", function ()
     beforeEach(() => { configureStack({}); resetClients(); });
     afterEach(() => { configureStack({}); resetClients(); });
 
-    it("makes each client with the region, adaptive retries and MAX_ATTEMPTS, and no endpoint of its own", async function () {
+    it("makes each client with the region, standard retries and MAX_ATTEMPTS, and no endpoint of its own", async function () {
         await withEnv(NO_AWS_ENV, async () => {
             for (const client of [ec2Client(REGION), ssmClient(REGION), stsClient(REGION)]) {
                 const config = configOf(client);
                 assert.equal(await config.region(), REGION);
-                assert.equal((await config.retryStrategy()).mode, "adaptive");
+                assert.equal((await config.retryStrategy()).mode, "standard");
                 assert.equal(await config.maxAttempts(), MAX_ATTEMPTS);
                 assert.equal(await endpointOf(client), undefined);
             }

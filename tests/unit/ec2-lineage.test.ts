@@ -22,7 +22,8 @@ describe("lineage EC2 calls (providers/ec2/lineage.ts)", function () {
     afterEach(() => restore?.());
 
     it("lineageImages: the account's images with the lineage tag, deprecated and disabled ones included, deregistered ones left out", async function () {
-        stub(() => ({ Images: [{ ImageId: "ami-1", State: "available" }, { ImageId: "ami-2", State: "deregistered" }, { ImageId: "ami-3", State: "disabled" }] }));
+        const tagged = [{ Key: LINEAGE_TAGS.lineage, Value: "L1" }];
+        stub(() => ({ Images: [{ ImageId: "ami-1", State: "available", Tags: tagged }, { ImageId: "ami-2", State: "deregistered", Tags: tagged }, { ImageId: "ami-3", State: "disabled", Tags: tagged }] }));
         assert.deepEqual((await lineageImages(REGION, "L1")).map((i) => i.ImageId), ["ami-1", "ami-3"]);
         assert.deepEqual(calls[0].input, {
             Owners: ["self"],
@@ -44,8 +45,9 @@ describe("lineage EC2 calls (providers/ec2/lineage.ts)", function () {
     });
 
     it("lineageSnapshots: the account's snapshots with the lineage tag", async function () {
-        stub(() => ({ Snapshots: [{ SnapshotId: "snap-1" }] }));
-        assert.deepEqual(await lineageSnapshots(REGION, "L2"), [{ SnapshotId: "snap-1" }]);
+        const snapshot = { SnapshotId: "snap-1", Tags: [{ Key: LINEAGE_TAGS.lineage, Value: "L2" }] };
+        stub(() => ({ Snapshots: [snapshot, { SnapshotId: "snap-9", Tags: [{ Key: LINEAGE_TAGS.lineage, Value: "other" }] }] }));
+        assert.deepEqual(await lineageSnapshots(REGION, "L2"), [snapshot], "only the lineage asked for");
         assert.deepEqual(calls[0].input, { OwnerIds: ["self"], Filters: [{ Name: `tag:${LINEAGE_TAGS.lineage}`, Values: ["L2"] }] });
     });
 

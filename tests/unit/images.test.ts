@@ -88,7 +88,7 @@ describe("images (providers/ec2/images.ts)", function () {
 
     describe("findOwnImagesByName", function () {
         it("asks for this account's images of exactly that name and leaves out deregistered ones", async function () {
-            const stub = stubEc2(REGION, () => ({ Images: [{ ImageId: "ami-1", State: "available" }, { ImageId: "ami-2", State: "deregistered" }] }));
+            const stub = stubEc2(REGION, () => ({ Images: [{ ImageId: "ami-1", Name: "web", State: "available" }, { ImageId: "ami-2", Name: "web", State: "deregistered" }] }));
             restore = stub.restore;
             assert.deepEqual((await findOwnImagesByName(REGION, "web")).map((i) => i.ImageId), ["ami-1"]);
             assert.deepEqual(inputsOf(stub.calls, "DescribeImages"), [{ Owners: ["self"], Filters: [{ Name: "name", Values: ["web"] }] }]);
