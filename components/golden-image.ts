@@ -358,6 +358,7 @@ export function validateGoldenImageArgs(name: string, args: GoldenImageArgs, bui
         if (!seen.has(region)) fail(`"${name}": copies.kmsKeyIds names ${region}, which is not in copyToRegions.`);
     }
     validateAccountCopies(name, args.copyToAccounts);
+    refuseAwsManagedKeyForAccounts(name, args);
     for (const [region, provider] of Object.entries(args.copies?.providers ?? {})) {
         if (!seen.has(region)) fail(`"${name}": copies.providers names ${region}, which is not in copyToRegions.`);
         if (!pulumi.ProviderResource.isInstance(provider)) fail(`"${name}": copies.providers.${region} must be an aws.Provider resource.`);
@@ -387,6 +388,21 @@ function validateAccountCopies(name: string, targets: GoldenImageAccountCopyArgs
             if (t.regions && !regions.has(region)) fail(`"${name}": ${at}.kmsKeyIds names ${region}, which is not in its regions.`);
         }
     });
+}
+
+/**
+ * A builder's root volume is encrypted by default with the account's `aws/ebs` key, which AWS
+ * never lets another account use: with copyToAccounts every copy would be refused at create.
+ * Said at construction when the arguments alone show it (plain values, not Outputs).
+ */
+function refuseAwsManagedKeyForAccounts(name: string, args: GoldenImageArgs): void {
+    const root = args.builder?.rootVolume;
+    if (!args.copyToAccounts?.length || !args.builder || root?.kmsKeyId !== undefined) return;
+    if (root?.encrypted !== undefined && root.encrypted !== true) return;
+    fail(
+        `"${name}": copyToAccounts needs builder.rootVolume.kmsKeyId: the builder's root volume is encrypted with the account's aws/ebs key by default, ` +
+            `which cannot be shared with another account. Give a customer managed key (its key policy letting the build account create grants), or set builder.rootVolume.encrypted to false.`,
+    );
 }
 
 /** The SSM parameter a GoldenImage publishes in (every region), or undefined. */

@@ -423,6 +423,12 @@ describe("unit: GoldenImage component (Pulumi mocks)", function () {
         assert.throws(() => new GoldenImage("a3", withBuilder({ copyToAccounts: [{ accountId: "444455556666", roleArn: role }] })), /copyToAccounts\[0\]\.roleArn is a role of account 111122223333, but accountId is 444455556666/);
         assert.throws(() => new GoldenImage("a4", withBuilder({ copyToAccounts: [{ accountId: "111122223333", roleArn: role }, { accountId: "111122223333", roleArn: role }] })), /lists account 111122223333 twice/);
         assert.throws(() => new GoldenImage("a5", withBuilder({ copyToAccounts: [{ accountId: "111122223333", roleArn: role, regions: ["eu-west-1"], kmsKeyIds: { "us-west-2": "alias/k" } }] })), /kmsKeyIds names us-west-2, which is not in its regions/);
+        const onAwsEbs = (rootVolume: NonNullable<GoldenImageArgs["builder"]>["rootVolume"]) =>
+            new GoldenImage(`a6-${JSON.stringify(rootVolume)}`, withBuilder({ copyToAccounts: [{ accountId: "111122223333", roleArn: role }] }, { rootVolume }));
+        assert.throws(() => onAwsEbs({ sizeGiB: 16 }), /copyToAccounts needs builder\.rootVolume\.kmsKeyId: the builder's root volume is encrypted with the account's aws\/ebs key by default/);
+        assert.throws(() => onAwsEbs({ encrypted: true }), /copyToAccounts needs builder\.rootVolume\.kmsKeyId/);
+        assert.doesNotThrow(() => onAwsEbs({ encrypted: false }));
+        assert.doesNotThrow(() => onAwsEbs({ kmsKeyId: "alias/golden" }));
     });
 });
 
