@@ -73,7 +73,7 @@ async function main(): Promise<void> {
         }
         fs.rmSync(backendDir, { recursive: true, force: true });
     }
-    const targets = evaluate(parts);
+    const targets = evaluate(parts, opts.fleetScale);
     const text = report(opts, facts, parts, targets);
     console.log(text);
     fs.mkdirSync(path.dirname(opts.out), { recursive: true });
