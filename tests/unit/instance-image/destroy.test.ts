@@ -74,6 +74,28 @@ describe("InstanceImage delete and diff over generations", function () {
         assert.ok(said.includes(`keeping image ${NEW_IMAGE} (onDestroy: "retain")`), said.join("\n"));
     });
 
+    it("a destroy of an image deregistered out of band (state without a generation: no lineage look): the snapshots state recorded go, and no others", async function () {
+        const { outs: created } = await provider.create!(inputsWith());
+        const { generation: _g, ...outs } = created;
+        const image = w.ec2.images.get(NEW_IMAGE)!;
+        image.deregistered = true;
+        w.calls.length = 0;
+        await provider.delete!(NEW_IMAGE, outs);
+        assert.ok(outs.snapshotIds.length > 0);
+        assert.ok(outs.snapshotIds.every((id: string) => w.ec2.snapshots.get(id)!.deleted));
+        assert.deepEqual(w.calls.filter((c) => c.action === "DeleteSnapshot").map((c) => c.input.SnapshotId), outs.snapshotIds);
+    });
+
+    it("onDestroy retain: the current image's snapshots are kept even when the lineage look does not list the image", async function () {
+        const { outs } = await provider.create!(inputsWith({ onDestroy: "retain" }));
+        const image = w.ec2.images.get(NEW_IMAGE)!;
+        // As a describe by tag may not list a new image yet: the image without its lineage tag, its snapshots with it.
+        delete image.tags[LINEAGE_TAGS.lineage];
+        assert.ok(image.snapshotIds.every((id) => w.ec2.snapshots.get(id)!.tags[LINEAGE_TAGS.lineage] === LINEAGE));
+        await provider.delete!(NEW_IMAGE, outs);
+        assert.ok(image.snapshotIds.every((id) => !w.ec2.snapshots.get(id)!.deleted));
+    });
+
     it("a state without a generation (an older release's): the image alone is deleted, no lineage look", async function () {
         const { outs } = await provider.create!(inputsWith());
         const { generation: _g, ...older } = outs;
