@@ -62,6 +62,34 @@ describe("InstanceImage delete and diff over generations", function () {
         );
     });
 
+    it("two protected generations are left: both named, each with its commands, and the cooldown said", async function () {
+        const { outs } = await provider.create!(inputsWith());
+        const a = lineageImage("ami-0c0000000000000a8", 0, { protection: "enabled-without-cooldown" });
+        const b = lineageImage("ami-0c0000000000000a9", 0, { protection: "enabled-without-cooldown" });
+        a.tags[LINEAGE_TAGS.retiredAt] = b.tags[LINEAGE_TAGS.retiredAt] = "2025-12-01T00:00:00.000Z";
+        await provider.delete!(NEW_IMAGE, outs);
+        const cmd = (id: string) => `aws ec2 disable-image-deregistration-protection --region ${REGION} --image-id ${id} && aws ec2 deregister-image --region ${REGION} --image-id ${id} --delete-associated-snapshots`;
+        const warning = said.find((m) => m.startsWith("golden-ami: left "));
+        assert.equal(
+            warning,
+            `golden-ami: left ${a.id} (generation 0), ${b.id} (generation 0) of lineage ${LINEAGE} in ${REGION}, with their snapshots: deregistration protection is on. ` +
+                `What to do: if they are no longer needed, turn protection off and deregister them with their snapshots: ${cmd(a.id)}; ${cmd(b.id)} ` +
+                `(protection enabled with a cooldown allows the deregistration only 24 hours after it is turned off).`,
+        );
+    });
+
+    it("the first generation of a lineage: an empty retention report", async function () {
+        const { outs } = await provider.create!(inputsWith());
+        assert.deepEqual(outs.retentionReport, { kept: [], removed: [] });
+    });
+
+    it("read keeps adoptImageId and awsProvider from state", async function () {
+        const { outs } = await provider.create!(inputsWith());
+        const { props } = await provider.read!(NEW_IMAGE, { ...outs, adoptImageId: NEW_IMAGE, awsProvider: { region: REGION } });
+        assert.equal(props!.adoptImageId, NEW_IMAGE);
+        assert.deepEqual(props!.awsProvider, { region: REGION });
+    });
+
     it("onDestroy retain: the current image and its snapshots are kept, the older generations go", async function () {
         const { outs } = await provider.create!(inputsWith({ onDestroy: "retain" }));
         const older = lineageImage("ami-0c0000000000000a0", 0, {});
@@ -135,6 +163,17 @@ describe("InstanceImage delete and diff over generations", function () {
             await provider.delete!(NEW_IMAGE, outs);
             assert.equal(value, NEW_IMAGE);
             assert.ok(!ssm.some((c) => c.action === "DeleteParameter"));
+        });
+
+        it("an update that keeps the parameter, and one from a state without one: nothing is deleted (the value is current, so no second put)", async function () {
+            const { outs } = await provider.create!(inputsWith({ ssmParameterName: "/golden/web" }));
+            await provider.update!(NEW_IMAGE, outs, inputsWith({ ssmParameterName: "/golden/web" }) as never);
+            const { ssmParameterName: _n, ...without } = outs;
+            await provider.update!(NEW_IMAGE, without, inputsWith({ ssmParameterName: "/golden/web" }) as never);
+            assert.deepEqual(ssm.filter((c) => c.action !== "GetParameter").map((c) => [c.action, c.input.Name]), [
+                ["PutParameter", "/golden/web"],
+            ]);
+            assert.equal(value, NEW_IMAGE);
         });
 
         it("a renamed parameter: the old one is removed when it still names the image", async function () {
