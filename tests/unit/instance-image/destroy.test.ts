@@ -43,6 +43,25 @@ describe("InstanceImage delete and diff over generations", function () {
         assert.equal(w.ec2.images.get("ami-0c0000000000000a2")!.deregistered, false);
     });
 
+    it("a replacement's delete of an image gone with its snapshots: nothing left to delete, no failure", async function () {
+        const { outs } = await provider.create!(inputsWith());
+        lineageImage("ami-0c0000000000000a2", 2);
+        const image = w.ec2.images.get(NEW_IMAGE)!;
+        image.deregistered = true;
+        for (const id of image.snapshotIds) w.ec2.snapshots.get(id)!.deleted = true;
+        w.calls.length = 0;
+        await provider.delete!(NEW_IMAGE, outs);
+        assert.ok(!w.calls.some((c) => c.action === "DeleteSnapshot" || c.action === "DeregisterImage"), JSON.stringify(w.calls.map((c) => c.action)));
+    });
+
+    it("an update retires the older live generations of the lineage", async function () {
+        const { outs } = await provider.create!(inputsWith());
+        const older = lineageImage("ami-0c0000000000000a0", 0);
+        const { outs: after } = await provider.update!(NEW_IMAGE, outs, inputsWith({ tags: { team: "data" } }) as never);
+        assert.equal(older.tags[LINEAGE_TAGS.retiredAt], new Date(w.clock.now()).toISOString());
+        assert.deepEqual(after.retentionReport.kept.map((k: { imageId: string }) => k.imageId), [older.id]);
+    });
+
     it("a destroy removes the whole lineage; a protected generation is left, and said with what to do", async function () {
         const { outs } = await provider.create!(inputsWith());
         const older = lineageImage("ami-0c0000000000000a0", 0);
