@@ -62,6 +62,15 @@ describe("InstanceImage delete and diff over generations", function () {
         assert.deepEqual(after.retentionReport.kept.map((k: { imageId: string }) => k.imageId), [older.id]);
     });
 
+    it("an update of an image from before generations (no generation tag): no retention, no report", async function () {
+        const { outs: created } = await provider.create!(inputsWith());
+        const { generation: _g, retentionReport: _r, ...outs } = created;
+        delete w.ec2.images.get(NEW_IMAGE)!.tags[LINEAGE_TAGS.generation];
+        const { outs: after } = await provider.update!(NEW_IMAGE, outs, inputsWith({ tags: { team: "data" } }) as never);
+        assert.equal(after.generation, undefined);
+        assert.equal(after.retentionReport, undefined);
+    });
+
     it("a destroy removes the whole lineage; a protected generation is left, and said with what to do", async function () {
         const { outs } = await provider.create!(inputsWith());
         const older = lineageImage("ami-0c0000000000000a0", 0);
@@ -100,6 +109,9 @@ describe("InstanceImage delete and diff over generations", function () {
     it("the first generation of a lineage: an empty retention report", async function () {
         const { outs } = await provider.create!(inputsWith());
         assert.deepEqual(outs.retentionReport, { kept: [], removed: [] });
+        // The lineage was empty before this image: one look (for the next generation), none after it to retire.
+        const lineageLooks = w.calls.filter((c) => c.action === "DescribeImages" && c.input.Filters?.some((f: { Name: string }) => f.Name === `tag:${LINEAGE_TAGS.lineage}`));
+        assert.equal(lineageLooks.length, 1);
     });
 
     it("read keeps adoptImageId and awsProvider from state", async function () {
