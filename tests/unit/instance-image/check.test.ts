@@ -263,6 +263,11 @@ describe("InstanceImage provider: diff", function () {
         ["description", "golden v2"],
         ["afterImage", "running"],
         ["imageTimeoutMinutes", 90],
+        // The lifecycle's own in-place keys (they steer retention, destroy and publishing only).
+        ["retention", { keep: 1 }],
+        ["onDestroy", "retain"],
+        ["ssmParameterName", "/golden/web"],
+        ["awsProvider", { region: "us-east-1", profile: "other" }],
     ];
     for (const [key, value] of inPlace) {
         it(`${key} → ${JSON.stringify(value)}: changes, no replace`, async function () {

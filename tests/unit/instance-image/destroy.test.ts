@@ -43,6 +43,34 @@ describe("InstanceImage delete and diff over generations", function () {
         assert.equal(w.ec2.images.get("ami-0c0000000000000a2")!.deregistered, false);
     });
 
+    it("a replacement's delete of an image gone with its snapshots: nothing left to delete, no failure", async function () {
+        const { outs } = await provider.create!(inputsWith());
+        lineageImage("ami-0c0000000000000a2", 2);
+        const image = w.ec2.images.get(NEW_IMAGE)!;
+        image.deregistered = true;
+        for (const id of image.snapshotIds) w.ec2.snapshots.get(id)!.deleted = true;
+        w.calls.length = 0;
+        await provider.delete!(NEW_IMAGE, outs);
+        assert.ok(!w.calls.some((c) => c.action === "DeleteSnapshot" || c.action === "DeregisterImage"), JSON.stringify(w.calls.map((c) => c.action)));
+    });
+
+    it("an update retires the older live generations of the lineage", async function () {
+        const { outs } = await provider.create!(inputsWith());
+        const older = lineageImage("ami-0c0000000000000a0", 0);
+        const { outs: after } = await provider.update!(NEW_IMAGE, outs, inputsWith({ tags: { team: "data" } }) as never);
+        assert.equal(older.tags[LINEAGE_TAGS.retiredAt], new Date(w.clock.now()).toISOString());
+        assert.deepEqual(after.retentionReport.kept.map((k: { imageId: string }) => k.imageId), [older.id]);
+    });
+
+    it("an update of an image from before generations (no generation tag): no retention, no report", async function () {
+        const { outs: created } = await provider.create!(inputsWith());
+        const { generation: _g, retentionReport: _r, ...outs } = created;
+        delete w.ec2.images.get(NEW_IMAGE)!.tags[LINEAGE_TAGS.generation];
+        const { outs: after } = await provider.update!(NEW_IMAGE, outs, inputsWith({ tags: { team: "data" } }) as never);
+        assert.equal(after.generation, undefined);
+        assert.equal(after.retentionReport, undefined);
+    });
+
     it("a destroy removes the whole lineage; a protected generation is left, and said with what to do", async function () {
         const { outs } = await provider.create!(inputsWith());
         const older = lineageImage("ami-0c0000000000000a0", 0);
@@ -62,6 +90,37 @@ describe("InstanceImage delete and diff over generations", function () {
         );
     });
 
+    it("two protected generations are left: both named, each with its commands, and the cooldown said", async function () {
+        const { outs } = await provider.create!(inputsWith());
+        const a = lineageImage("ami-0c0000000000000a8", 0, { protection: "enabled-without-cooldown" });
+        const b = lineageImage("ami-0c0000000000000a9", 0, { protection: "enabled-without-cooldown" });
+        a.tags[LINEAGE_TAGS.retiredAt] = b.tags[LINEAGE_TAGS.retiredAt] = "2025-12-01T00:00:00.000Z";
+        await provider.delete!(NEW_IMAGE, outs);
+        const cmd = (id: string) => `aws ec2 disable-image-deregistration-protection --region ${REGION} --image-id ${id} && aws ec2 deregister-image --region ${REGION} --image-id ${id} --delete-associated-snapshots`;
+        const warning = said.find((m) => m.startsWith("golden-ami: left "));
+        assert.equal(
+            warning,
+            `golden-ami: left ${a.id} (generation 0), ${b.id} (generation 0) of lineage ${LINEAGE} in ${REGION}, with their snapshots: deregistration protection is on. ` +
+                `What to do: if they are no longer needed, turn protection off and deregister them with their snapshots: ${cmd(a.id)}; ${cmd(b.id)} ` +
+                `(protection enabled with a cooldown allows the deregistration only 24 hours after it is turned off).`,
+        );
+    });
+
+    it("the first generation of a lineage: an empty retention report", async function () {
+        const { outs } = await provider.create!(inputsWith());
+        assert.deepEqual(outs.retentionReport, { kept: [], removed: [] });
+        // The lineage was empty before this image: one look (for the next generation), none after it to retire.
+        const lineageLooks = w.calls.filter((c) => c.action === "DescribeImages" && c.input.Filters?.some((f: { Name: string }) => f.Name === `tag:${LINEAGE_TAGS.lineage}`));
+        assert.equal(lineageLooks.length, 1);
+    });
+
+    it("read keeps adoptImageId and awsProvider from state", async function () {
+        const { outs } = await provider.create!(inputsWith());
+        const { props } = await provider.read!(NEW_IMAGE, { ...outs, adoptImageId: NEW_IMAGE, awsProvider: { region: REGION } });
+        assert.equal(props!.adoptImageId, NEW_IMAGE);
+        assert.deepEqual(props!.awsProvider, { region: REGION });
+    });
+
     it("onDestroy retain: the current image and its snapshots are kept, the older generations go", async function () {
         const { outs } = await provider.create!(inputsWith({ onDestroy: "retain" }));
         const older = lineageImage("ami-0c0000000000000a0", 0, {});
@@ -72,6 +131,28 @@ describe("InstanceImage delete and diff over generations", function () {
         assert.ok(image.snapshotIds.every((id) => !w.ec2.snapshots.get(id)!.deleted));
         assert.equal(older.deregistered, true);
         assert.ok(said.includes(`keeping image ${NEW_IMAGE} (onDestroy: "retain")`), said.join("\n"));
+    });
+
+    it("a destroy of an image deregistered out of band (state without a generation: no lineage look): the snapshots state recorded go, and no others", async function () {
+        const { outs: created } = await provider.create!(inputsWith());
+        const { generation: _g, ...outs } = created;
+        const image = w.ec2.images.get(NEW_IMAGE)!;
+        image.deregistered = true;
+        w.calls.length = 0;
+        await provider.delete!(NEW_IMAGE, outs);
+        assert.ok(outs.snapshotIds.length > 0);
+        assert.ok(outs.snapshotIds.every((id: string) => w.ec2.snapshots.get(id)!.deleted));
+        assert.deepEqual(w.calls.filter((c) => c.action === "DeleteSnapshot").map((c) => c.input.SnapshotId), outs.snapshotIds);
+    });
+
+    it("onDestroy retain: the current image's snapshots are kept even when the lineage look does not list the image", async function () {
+        const { outs } = await provider.create!(inputsWith({ onDestroy: "retain" }));
+        const image = w.ec2.images.get(NEW_IMAGE)!;
+        // As a describe by tag may not list a new image yet: the image without its lineage tag, its snapshots with it.
+        delete image.tags[LINEAGE_TAGS.lineage];
+        assert.ok(image.snapshotIds.every((id) => w.ec2.snapshots.get(id)!.tags[LINEAGE_TAGS.lineage] === LINEAGE));
+        await provider.delete!(NEW_IMAGE, outs);
+        assert.ok(image.snapshotIds.every((id) => !w.ec2.snapshots.get(id)!.deleted));
     });
 
     it("a state without a generation (an older release's): the image alone is deleted, no lineage look", async function () {
@@ -113,6 +194,17 @@ describe("InstanceImage delete and diff over generations", function () {
             await provider.delete!(NEW_IMAGE, outs);
             assert.equal(value, NEW_IMAGE);
             assert.ok(!ssm.some((c) => c.action === "DeleteParameter"));
+        });
+
+        it("an update that keeps the parameter, and one from a state without one: nothing is deleted (the value is current, so no second put)", async function () {
+            const { outs } = await provider.create!(inputsWith({ ssmParameterName: "/golden/web" }));
+            await provider.update!(NEW_IMAGE, outs, inputsWith({ ssmParameterName: "/golden/web" }) as never);
+            const { ssmParameterName: _n, ...without } = outs;
+            await provider.update!(NEW_IMAGE, without, inputsWith({ ssmParameterName: "/golden/web" }) as never);
+            assert.deepEqual(ssm.filter((c) => c.action !== "GetParameter").map((c) => [c.action, c.input.Name]), [
+                ["PutParameter", "/golden/web"],
+            ]);
+            assert.equal(value, NEW_IMAGE);
         });
 
         it("a renamed parameter: the old one is removed when it still names the image", async function () {

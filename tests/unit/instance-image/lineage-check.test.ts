@@ -43,6 +43,7 @@ describe("image lifecycle checks: retention, onDestroy, ssmParameterName", funct
             { retention: { keep: 0, minAge: "0s", launchedWithin: "1d12h" } },
             { retention: null },
             { retention: {} },
+            { retention: { minAge: "7d" } },
             { onDestroy: "retain" },
             { ssmParameterName: "web-latest" },
             { ssmParameterName: "/golden-ami/web_1.2/latest" },
