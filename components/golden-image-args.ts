@@ -4,7 +4,7 @@
  * the field. Kept apart from the component (golden-image.ts), as awsx keeps a component's args.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BuilderVolumeArgs } from "../providers/resources/builder";
+import { BuilderArgs, BuilderRootVolumeArgs } from "../providers/resources/builder";
 import { DistributionInputs } from "../providers/resources/distribution-inputs";
 import { GoldenAmiError } from "../providers/core/errors";
 import { regionProblem } from "../providers/core/region";
@@ -34,17 +34,8 @@ export const WAIT_FOR_BUILDER: Record<Readiness, "stopped" | "status-ok" | "none
     none: "none",
 };
 
-/** The builder's root EBS volume. */
-export interface RootVolumeArgs {
-    /** Size in GiB; at least the base image's root snapshot size. Default: the base image's. */
-    sizeGiB?: pulumi.Input<number>;
-    /** EBS volume type: gp3, gp2, io1, io2, st1, sc1 or standard. Default: the base image's (usually gp3/gp2). */
-    type?: pulumi.Input<string>;
-    /** Encrypt the root volume (and so the image's root snapshot). Default **true**. */
-    encrypted?: pulumi.Input<boolean>;
-    /** KMS key (ID or ARN) for the encryption; default the account's `aws/ebs` key. */
-    kmsKeyId?: pulumi.Input<string>;
-}
+/** The builder's root EBS volume (the Builder resource's own type). */
+export type RootVolumeArgs = BuilderRootVolumeArgs;
 
 /**
  * The builder: an EC2 instance golden-ami launches from a base image (a Builder resource),
@@ -52,7 +43,8 @@ export interface RootVolumeArgs {
  * when the operating system shuts down, and is replaced — not updated — when its recipe
  * changes. Once the image is available it is terminated (`keepBuilder: true` keeps it stopped).
  */
-export interface GoldenImageBuilderArgs {
+export interface GoldenImageBuilderArgs
+    extends Pick<BuilderArgs, "instanceType" | "subnetId" | "vpcSecurityGroupIds" | "iamInstanceProfile" | "keyName" | "userData" | "volumes" | "tags"> {
     /** The base image's AMI ID (`ami-...`). Exactly one of `baseImageId` and `baseImage`. */
     baseImageId?: pulumi.Input<string>;
     /**
@@ -62,28 +54,8 @@ export interface GoldenImageBuilderArgs {
      * recipe has changed and the golden image is rebuilt.
      */
     baseImage?: BaseImageArgs;
-    /** Instance type of the builder. Default `t3.micro`. */
-    instanceType?: pulumi.Input<string>;
-    /** Subnet to launch the builder in. Default: the default VPC's default subnet of a zone AWS picks. */
-    subnetId?: pulumi.Input<string>;
-    /** Security groups of the builder. Default: the VPC's default security group. */
-    vpcSecurityGroupIds?: pulumi.Input<pulumi.Input<string>[]>;
-    /** Instance profile (name) the builder runs with, e.g. to read from S3 or be managed by SSM. */
-    iamInstanceProfile?: pulumi.Input<string>;
-    /** EC2 key pair name for SSH to the builder (debugging). Default: none. */
-    keyName?: pulumi.Input<string>;
-    /**
-     * The customisation script (cloud-init user data, plain text). With the default readiness
-     * `"self-stop"` it must power the instance off as its last step (`shutdown -h now`).
-     * Changing it replaces the builder, and so rebuilds the image.
-     */
-    userData?: pulumi.Input<string>;
     /** The builder's root volume (encrypted by default). */
     rootVolume?: RootVolumeArgs;
-    /** Extra EBS volumes of the builder (encrypted by default); they become volumes of the image. */
-    volumes?: pulumi.Input<pulumi.Input<BuilderVolumeArgs>[]>;
-    /** Tags of the builder instance and its volumes (a `Name` tag is added unless given). Not part of the recipe. */
-    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /**
