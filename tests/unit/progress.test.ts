@@ -71,7 +71,13 @@ describe("engine progress", function () {
     });
 
     it("outside the host (another script, or no engine address) it is silent", async function () {
-        for (const args of [["/app/index.js", `127.0.0.1:${port}`], [host()[0], "not-an-address"], [host()[0]]]) {
+        for (const args of [
+            ["/app/index.js", `127.0.0.1:${port}`],
+            [host()[0], "not-an-address"],
+            [host()[0]],
+            [host()[0], `--engine=127.0.0.1:${port}`], // an address inside another argument is none
+            [host()[0], `127.0.0.1:${port} extra`],
+        ]) {
             delete require.cache[PROGRESS];
             const { engineProgress } = fresh(args);
             engineProgress(URN)("outside");
@@ -81,6 +87,17 @@ describe("engine progress", function () {
         fresh(host()).engineProgress(URN)("marker");
         await arrived(1);
         assert.deepEqual(logged.map((l) => l.message), ["marker"]);
+    });
+
+    it("a warning: a lasting (not ephemeral) WARNING log for the resource's URN; none without a URN or outside the host", async function () {
+        fresh([host()[0]]).engineWarning(URN)("outside: never sent");
+        delete require.cache[PROGRESS];
+        const { engineWarning } = fresh(host());
+        engineWarning(undefined)("no row for it");
+        engineWarning(URN)("left ami-1 on purpose");
+        await arrived(1);
+        const engproto = require("@pulumi/pulumi/proto/engine_pb.js");
+        assert.deepEqual(logged, [{ message: "left ami-1 on purpose", urn: URN, ephemeral: false, severity: engproto.LogSeverity.WARNING }]);
     });
 
     it("an engine address with a host name is an address", async function () {
