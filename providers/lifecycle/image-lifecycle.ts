@@ -7,7 +7,8 @@
  *
  * A kind (instance-image.ts, image-copy.ts) supplies only what differs: its own checks and
  * defaults, what defines it (the hash in its default name), its marker tags, the one call
- * that makes the image, its own finishing step and its extra outputs.
+ * that makes the image, its own finishing step and its extra outputs. The shared checks, the
+ * state and the delete have files of their own: image-checks.ts, image-state.ts, image-destroy.ts.
  *
  * Nothing is lost: an image made but not finished is reported as a partial create (kept in
  * state, resumed by the next `pulumi up`); one made by a run that died before it could
@@ -15,47 +16,31 @@
  * duplicated; a failed image is deleted with its snapshots, and when that delete fails too
  * it is kept in state, so `pulumi destroy` (or the next up) removes it.
  */
-import type { Image, Snapshot } from "@aws-sdk/client-ec2";
 import * as pulumi from "@pulumi/pulumi";
 import { Release, RunContext } from "../core/context";
-import {
-    DistributionArgs,
-    distributionDiff,
-    hasDistribution,
-    pickDistribution,
-    reconcileDistribution,
-    withoutDistribution,
-} from "../core/distribution";
-import { withDefaultTags } from "../core/aws-settings";
+import { distributionDiff, hasDistribution, pickDistribution, reconcileDistribution } from "../core/distribution";
 import { awsErrorCode, explainAwsError, GoldenAmiError } from "../core/errors";
-import { generationOf, LINEAGE_TAGS, ON_DESTROY_VALUES, parseDuration, RETENTION_DURATIONS, RETENTION_KEYS } from "../core/lineage";
+import { LINEAGE_TAGS } from "../core/lineage";
 import { deterministicImageName, MANAGED_BY_VALUE, MARKER_TAGS, resourceNameFromUrn } from "../core/naming";
-import { DEFAULT_IMAGE_TIMEOUT_MINUTES, MAX_USER_TAGS } from "../core/options";
+import { DEFAULT_IMAGE_TIMEOUT_MINUTES } from "../core/options";
 import { defaultRegion } from "../core/region";
-import { fromTagList, nonEmpty, TagMap, withoutMarkerTags } from "../core/tags";
-import { currentSettings } from "../ec2/client";
+import { fromTagList, TagMap } from "../core/tags";
 import { applyDistribution, readDistribution } from "../ec2/distribution";
 import { DEREGISTERED, deleteImageAndSnapshots, readDeregisteredImage } from "../ec2/image-delete";
 import { ImageObservation } from "../ec2/image-judge";
 import { waitForImage } from "../ec2/image-wait";
-import { describeImage, describeSnapshots, findOwnImagesByName, imageFacts, imageSnapshotIds } from "../ec2/images";
+import { describeImage, describeSnapshots, findOwnImagesByName, imageSnapshotIds } from "../ec2/images";
 import { updateImageLabels } from "../ec2/labels";
 import { publishImageId, unpublish } from "../ec2/publish";
 import { minutes, WaitFailedError } from "../ec2/waiter";
 import { actingProvider } from "./acting";
-import { checkDistribution } from "./check-distribution";
 import { Checker, containsUnknown } from "./checks";
+import { checkSharedInputs } from "./image-checks";
+import { deleteImageResource } from "./image-destroy";
 import { defaulted, ImageInputs, ImageKind, ImageState, StepContext } from "./image-kind";
+import { clean, imageOutputs, inputsFromState, LIFECYCLE_UPDATE_KEYS, pendingState } from "./image-state";
 import { hostKeys, ImageRejectedError, PartialCreateError } from "./partial";
-import { lineageOf, newerLiveGeneration, nextGenerationTags, removeLineage, retentionDue, retireAndRetain, retireOne, tagBuildTime } from "./retention";
-
-/** Inputs every kind updates in place (besides its own updateKeys): they only steer retention and destroy. */
-const LIFECYCLE_UPDATE_KEYS = ["retention", "onDestroy", "ssmParameterName"];
-
-/** State holds no undefined (nothing to diff against an absent input). */
-function clean<T>(value: T): T {
-    return JSON.parse(JSON.stringify(value));
-}
+import { nextGenerationTags, retentionDue, retireAndRetain, tagBuildTime } from "./retention";
 
 /** The dynamic provider of one image kind, acting with `ctx`. */
 export function imageProvider<I extends ImageInputs, S extends ImageState>(kind: ImageKind<I, S>, ctx: RunContext): pulumi.dynamic.ResourceProvider {
@@ -85,21 +70,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         const n = news as Partial<ImageInputs> & Record<string, unknown>;
         const region = defaulted(c, "region", n.region);
         const own = await this.kind.check(c, news, olds, region);
-        // The AWS provider's default tags, under the resource's own (aws:defaultTags, or the explicit provider's).
-        const { defaultTags } = currentSettings();
-        const tags = withDefaultTags(defaultTags, n.tags);
-        const snapshotTags = withDefaultTags(defaultTags, n.snapshotTags);
-        c.region("region", n.region);
-        c.amiName("name", n.name);
-        c.maxLength("description", n.description, 255);
-        c.tags("tags", tags, MAX_USER_TAGS);
-        c.tags("snapshotTags", snapshotTags, MAX_USER_TAGS);
-        c.positiveNumber("imageTimeoutMinutes", n.imageTimeoutMinutes, "minutes");
-        c.id("adoptImageId", n.adoptImageId, "image");
-        checkRetention(c, n.retention);
-        c.oneOf("onDestroy", n.onDestroy, ON_DESTROY_VALUES);
-        checkParameterName(c, "ssmParameterName", n.ssmParameterName);
-        c.failures.push(...checkDistribution(n, this.ctx.clock.now(), olds));
+        const { tags, snapshotTags } = checkSharedInputs(c, n, olds, this.ctx.clock.now());
 
         const inputs: Record<string, unknown> = {
             ...news,
@@ -168,12 +139,12 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
                 } catch (cleanup) {
                     // Kept in state with its snapshots, so `pulumi destroy` (or the next up) can remove what is left.
                     const both = new GoldenAmiError(`${err.message} Deleting the failed ${this.kind.noun} failed too: ${(cleanup as Error).message}`, "WaitFailed");
-                    throw new PartialCreateError(imageId, { ...hostKeys(raw), ...this.pendingState(inputs, imageId, "failed", made.generation), snapshotIds }, both);
+                    throw new PartialCreateError(imageId, { ...hostKeys(raw), ...pendingState(this.kind, inputs, imageId, "failed", made.generation), snapshotIds }, both);
                 }
                 throw err;
             }
             // The image exists: record it, so the next `pulumi up` resumes and destroy removes it.
-            throw new PartialCreateError(imageId, { ...hostKeys(raw), ...this.pendingState(inputs, imageId, "pending", made.generation) }, err as Error);
+            throw new PartialCreateError(imageId, { ...hostKeys(raw), ...pendingState(this.kind, inputs, imageId, "pending", made.generation) }, err as Error);
         }
 
         // Ready: whatever it held (a copy slot) is free for the next one.
@@ -192,7 +163,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             if (theirs || err instanceof ImageRejectedError) throw err;
             // The image is good; only a later step failed. Keep it, and let the next `pulumi up` finish the steps
             // (distribution included: the resume reads what is live and applies the rest).
-            const outs = this.outputs(inputs, ready.image!, ready.snapshots, {}, extra);
+            const outs = imageOutputs(this.kind, inputs, ready.image!, ready.snapshots, {}, extra);
             throw new PartialCreateError(imageId, { ...hostKeys(raw), ...outs, complete: false }, err as Error);
         }
     }
@@ -207,8 +178,8 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         const snapshotIds = imageSnapshotIds(image);
         const snapshots = await describeSnapshots(region, snapshotIds);
         const live = await readDistribution(region, id, snapshotIds);
-        const inputs = this.inputsFromState(props, image);
-        const outs = this.outputs(inputs, image, snapshots, reconcileDistribution(inputs, live), props);
+        const inputs = inputsFromState(this.kind, props, image);
+        const outs = imageOutputs(this.kind, inputs, image, snapshots, reconcileDistribution(inputs, live), props);
         return { id, props: { ...outs, complete: props.complete } };
     }
 
@@ -240,7 +211,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             const from = resuming ? await readDistribution(region, id, snapshotIds) : pickDistribution(olds);
             await applyDistribution(region, id, snapshotIds, from, pickDistribution(news));
             const fresh = (await describeImage(region, id)) ?? ready.image!;
-            let outs = this.outputs(news, fresh, await describeSnapshots(region, snapshotIds), pickDistribution(news), { ...olds, ...extra });
+            let outs = imageOutputs(this.kind, news, fresh, await describeSnapshots(region, snapshotIds), pickDistribution(news), { ...olds, ...extra });
             await this.publish(news, id, olds.ssmParameterName, step);
             outs = await this.retain(news, outs, step);
             this.reportDone(outs, step);
@@ -250,58 +221,9 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         }
     }
 
-    /**
-     * A replacement's delete retires the image (a newer live generation of its lineage exists);
-     * a destroy removes the whole lineage in the region, snapshots included, except images under
-     * deregistration protection (a warning says which and what to do) and, with onDestroy
-     * "retain", the current one. State from before generations (no generation) deletes just the image.
-     */
-    private async delete(id: string, props: S): Promise<void> {
-        const region = props.region ?? defaultRegion();
-        const progress = this.ctx.progress(props.resourceUrn);
-        const lineage = { ...props, region };
-        if (props.generation !== undefined) {
-            const newer = await newerLiveGeneration(lineage, id, props.generation);
-            if (newer) {
-                const image = await describeImage(region, id);
-                if (image) {
-                    progress(`retiring ${this.kind.noun} ${id}: generation ${generationOf(fromTagList(newer.Tags))} (${newer.ImageId}) replaces it; it stays registered`);
-                    await retireOne(region, image, this.ctx.clock);
-                } else {
-                    // Gone already (this run's retention removed it, or it was deregistered out of band): nothing to
-                    // retire; only what is still left of it (its snapshots) goes, so nothing is deleted twice.
-                    const left = await readDeregisteredImage(region, props);
-                    if (left) await deleteImageAndSnapshots(region, id, left.snapshotIds);
-                }
-                return;
-            }
-        }
-        // A copy deleted before it was ready may still hold its source's temporary share.
-        await this.kind.settle?.(props as unknown as I, this.step(props), props);
-        const retain = props.onDestroy === "retain";
-        if (props.ssmParameterName && !retain) {
-            progress(`deleting SSM parameter ${props.ssmParameterName}`);
-            await unpublish(region, props.ssmParameterName, [id]);
-        }
-        if (retain) {
-            progress(`keeping ${this.kind.noun} ${id} (onDestroy: "retain")`);
-        } else {
-            progress(`deregistering ${this.kind.noun} ${id} and deleting its snapshots`);
-            await deleteImageAndSnapshots(region, id, props.snapshotIds ?? []);
-        }
-        if (props.generation === undefined) return;
-        const left = await removeLineage(lineage, retain ? { imageId: id, snapshotIds: props.snapshotIds ?? [] } : undefined, progress);
-        if (left.length > 0) {
-            const warn = this.ctx.warn?.(props.resourceUrn) ?? progress;
-            const commands = left.map(
-                (l) => `aws ec2 disable-image-deregistration-protection --region ${region} --image-id ${l.imageId} && aws ec2 deregister-image --region ${region} --image-id ${l.imageId} --delete-associated-snapshots`,
-            );
-            warn(
-                `golden-ami: left ${left.map((l) => `${l.imageId} (generation ${l.generation})`).join(", ")} of lineage ${lineageOf(lineage)} in ${region}, with their snapshots: deregistration protection is on. ` +
-                    `What to do: if they are no longer needed, turn protection off and deregister them with their snapshots: ${commands.join("; ")} ` +
-                    `(protection enabled with a cooldown allows the deregistration only 24 hours after it is turned off).`,
-            );
-        }
+    /** A replacement's delete retires the image; a destroy removes its lineage (image-destroy.ts). */
+    private delete(id: string, props: S): Promise<void> {
+        return deleteImageResource(this.kind, this.ctx, this.step(props), id, props);
     }
 
     /**
@@ -328,7 +250,6 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         await publishImageId(inputs.region, inputs.ssmParameterName, imageId, step);
     }
 
-    /** Retires the older generations of the lineage and applies retention; the report goes into the outputs. */
     /** Retires the older generations and applies retention; nothing to look at when the lineage was empty before this one. */
     private async retain(inputs: I, outs: S, step: StepContext, lineageEmpty = false): Promise<S> {
         if (outs.generation === undefined) return outs;
@@ -435,7 +356,7 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
         const snapshotIds = imageSnapshotIds(image);
         await tagBuildTime(region, image, step.clock.now());
         if (adopted) {
-            const live = this.outputs(inputs, image, snapshots, {}, extra);
+            const live = imageOutputs(this.kind, inputs, image, snapshots, {}, extra);
             // A handed-over image keeps a description the program does not declare.
             const description = inputs.adoptImageId !== undefined ? inputs.description ?? live.description : inputs.description;
             await updateImageLabels(region, imageId, snapshotIds, live, { ...inputs, description });
@@ -450,91 +371,6 @@ class ImageLifecycle<I extends ImageInputs, S extends ImageState> {
             image = (await describeImage(region, imageId)) ?? image;
             snapshots = await describeSnapshots(region, snapshotIds);
         }
-        return this.outputs(inputs, image, snapshots, distribution, extra);
+        return imageOutputs(this.kind, inputs, image, snapshots, distribution, extra);
     }
-
-    /**
-     * State from the inputs and the live image. Create, update and read all use it, so a
-     * refresh right after a create reports no change. `distribution` is what is live
-     * (create/update: the inputs just applied; read: reconciled with state).
-     */
-    private outputs(inputs: I, image: Image, snapshots: Snapshot[], distribution: DistributionArgs, extra: Partial<S>): S {
-        const snapshotIds = imageSnapshotIds(image);
-        const firstSnapshot = snapshots.find((s) => s.SnapshotId === snapshotIds[0]);
-        const shared: ImageState = {
-            ...withoutDistribution(inputs),
-            ...distribution,
-            name: image.Name ?? inputs.name,
-            description: image.Description || undefined,
-            tags: nonEmpty(withoutMarkerTags(fromTagList(image.Tags))),
-            snapshotTags: firstSnapshot ? nonEmpty(withoutMarkerTags(fromTagList(firstSnapshot.Tags))) : inputs.snapshotTags,
-            ...imageFacts(image),
-            lineage: fromTagList(image.Tags)[LINEAGE_TAGS.lineage],
-            generation: generationOf(fromTagList(image.Tags)),
-            retentionReport: extra.retentionReport,
-        };
-        return clean(this.kind.outputs(shared, inputs, image, extra));
-    }
-
-    /** State recorded for an image that exists but is not ready yet (no distribution: applied once ready). */
-    private pendingState(inputs: I, imageId: string, state: string, generation?: number): S {
-        return clean({
-            ...withoutDistribution(inputs),
-            ...this.kind.pending?.(inputs),
-            imageId,
-            generation,
-            snapshotIds: [],
-            state,
-            complete: false,
-            blockDeviceMappings: [],
-        } as unknown as S);
-    }
-
-    /**
-     * Inputs as recorded in state (for read/refresh), with the name only the image knows.
-     * Stored values pass through as they are (no defaults invented), so a refresh reports no change.
-     */
-    private inputsFromState(props: S, image: Image): I {
-        const state = (this.kind.asInputs?.(props) ?? props) as Record<string, unknown>;
-        const inputs: Record<string, unknown> = { ...pickDistribution(props) };
-        for (const key of [...this.kind.replaceKeys, ...this.kind.updateKeys, ...LIFECYCLE_UPDATE_KEYS, "region", "adoptImageId", "resourceUrn", "awsProvider"]) {
-            if (state[key] !== undefined) inputs[key] = state[key];
-        }
-        inputs.name = image.Name ?? props.name;
-        return inputs as unknown as I;
-    }
-}
-
-/** retention: keep a whole number >= 0; minAge, launchedWithin and disableAfter durations like "12h" or "7d". */
-function checkRetention(c: Checker, value: unknown): void {
-    if (value === undefined || value === null || containsUnknown(value)) return;
-    if (typeof value !== "object" || Array.isArray(value)) {
-        c.fail("retention", `retention must be an object like { keep: 2, minAge: "7d", launchedWithin: "14d", disableAfter: "30d" }, not ${JSON.stringify(value)}`);
-        return;
-    }
-    const r = value as Record<string, unknown>;
-    if (r.keep !== undefined && (typeof r.keep !== "number" || !Number.isInteger(r.keep) || r.keep < 0)) {
-        c.fail("retention.keep", `retention.keep must be a whole number of retired generations to keep, 0 or more, not ${JSON.stringify(r.keep)}`);
-    }
-    for (const key of RETENTION_DURATIONS) {
-        if (r[key] !== undefined && parseDuration(r[key]) === undefined) {
-            c.fail(`retention.${key}`, `retention.${key} must be a duration like "90s", "30m", "12h", "7d" or "2w" (parts may combine: "1d12h"), not ${JSON.stringify(r[key])}`);
-        }
-    }
-    for (const key of Object.keys(r)) {
-        if (!(RETENTION_KEYS as readonly string[]).includes(key)) c.fail(`retention.${key}`, `retention.${key} is not a retention setting; use ${RETENTION_KEYS.join(", ")}`);
-    }
-}
-
-/** SSM parameter names: letters, digits and _ . - /; a path starts with /; no aws/ssm prefix; at most 1011 characters and 15 levels. */
-function checkParameterName(c: Checker, property: string, value: unknown): void {
-    if (!c.string(property, value)) return;
-    const problems: string[] = [];
-    if (!/^[A-Za-z0-9_.\-/]+$/.test(value)) problems.push("use only letters, digits and _ . - /");
-    if (value.includes("/") && !value.startsWith("/")) problems.push("a name with a path must start with /");
-    if (/^\/?(aws|ssm)/i.test(value)) problems.push("names may not start with aws or ssm (reserved)");
-    if (value.length > 1011) problems.push(`it is ${value.length} characters long; the limit is 1011`);
-    if (value.split("/").filter(Boolean).length > 15) problems.push("at most 15 levels of hierarchy");
-    if (value.includes("//")) problems.push("empty path levels (//) are not allowed");
-    if (problems.length) c.fail(property, `${property}: "${value}" is not a valid SSM parameter name: ${problems.join("; ")} (e.g. "/golden-ami/web/latest")`);
 }
