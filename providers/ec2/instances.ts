@@ -7,7 +7,7 @@ import { DescribeInstancesCommand, Instance, StartInstancesCommand, StopInstance
 import { WaitContext } from "../core/context";
 import { explainAwsError, GoldenAmiError, isNotFound } from "../core/errors";
 import { ec2Client } from "./client";
-import { WaitDelays, waitUntil } from "./waiter";
+import { Verdict, WaitDelays, waitUntil } from "./waiter";
 
 export async function describeInstance(region: string, instanceId: string): Promise<Instance | undefined> {
     try {
@@ -58,6 +58,24 @@ export async function waitForInstanceState(
     target: "running" | "stopped",
     options: InstanceWaitOptions,
 ): Promise<Instance> {
+    return waitForInstance(region, instanceId, target, options, (instance) => {
+        const state = instance?.State?.Name ?? "gone";
+        if (state === target) return { state: "done" };
+        if (state === "terminated" || state === "shutting-down" || state === "gone") {
+            return { state: "failed", reason: `instance ${instanceId} is ${state}` };
+        }
+        return { state: "pending", status: `instance ${state}` };
+    }) as Promise<Instance>;
+}
+
+/** Looks at the instance on the one waiter's schedule until `judge` says it is done (or failed). */
+function waitForInstance(
+    region: string,
+    instanceId: string,
+    target: string,
+    options: InstanceWaitOptions,
+    judge: (instance: Instance | undefined) => Verdict,
+): Promise<Instance | undefined> {
     return waitUntil<Instance | undefined>({
         description: `instance ${instanceId} in ${region} to be ${target}`,
         timeoutMs: options.timeoutMs,
@@ -66,15 +84,8 @@ export async function waitForInstanceState(
         delays: options.delays,
         onProgress: options.onProgress,
         observe: () => describeInstance(region, instanceId),
-        judge: (instance) => {
-            const state = instance?.State?.Name ?? "gone";
-            if (state === target) return { state: "done" };
-            if (state === "terminated" || state === "shutting-down" || state === "gone") {
-                return { state: "failed", reason: `instance ${instanceId} is ${state}` };
-            }
-            return { state: "pending", status: `instance ${state}` };
-        },
-    }) as Promise<Instance>;
+        judge,
+    });
 }
 
 /**
@@ -149,17 +160,8 @@ export async function terminateInstance(region: string, instanceId: string, opti
             throw explainAwsError(err, `terminating instance ${instanceId} in ${region}`);
         }
     }
-    await waitUntil<Instance | undefined>({
-        description: `instance ${instanceId} in ${region} to be terminated`,
-        timeoutMs: options.timeoutMs,
-        clock: options.clock,
-        timeScale: options.timeScale,
-        delays: options.delays,
-        onProgress: options.onProgress,
-        observe: () => describeInstance(region, instanceId),
-        judge: (seen) => {
-            const state = seen?.State?.Name ?? "terminated";
-            return state === "terminated" ? { state: "done" } : { state: "pending", status: `instance ${state}` };
-        },
+    await waitForInstance(region, instanceId, "terminated", options, (seen) => {
+        const state = seen?.State?.Name ?? "terminated";
+        return state === "terminated" ? { state: "done" } : { state: "pending", status: `instance ${state}` };
     });
 }
