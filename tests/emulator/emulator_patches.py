@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import json
 import math
 import re
@@ -906,16 +907,9 @@ def _response_modify_snapshot_attribute(self: Any) -> ActionResult:
     return ActionResult({})
 
 
-_applied = False
-
-
+@functools.cache
 def apply() -> None:
     """Install every patch once. Idempotent."""
-    global _applied
-    if _applied:
-        return
-    _applied = True
-
     Instance._state = property(_instance_state_get, _instance_state_set)  # type: ignore[assignment]
     Instance.__init__ = _instance_init  # type: ignore[method-assign]
     Instance.start = _instance_start  # type: ignore[method-assign]

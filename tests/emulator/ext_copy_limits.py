@@ -20,6 +20,7 @@ wrapped to refuse beyond the limit.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from typing import Any
@@ -98,14 +99,8 @@ def _store_limit(limit: int | None) -> None:
     LIMITS.limit = limit
 
 
-_applied = False
-
-
+@functools.cache
 def apply() -> None:
     """Install the copy limit once (after emulator_patches has replaced copy_image). Idempotent."""
-    global _applied
-    if _applied:
-        return
-    _applied = True
     AmiBackend.copy_image = _wrap_copy_image(AmiBackend.copy_image)  # type: ignore[method-assign]
     add_setting(COPY_LIMIT_KEY, parse_copy_limit, _store_limit, lambda: {COPY_LIMIT_KEY: LIMITS.limit}, LIMITS.reset)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import threading
@@ -317,15 +318,9 @@ def _state_reset(self: EmulatorState) -> None:
     _reset()
 
 
-_applied = False
-
-
+@functools.cache
 def apply() -> None:
     """Install this module's patches once (after emulator_patches' own). Idempotent."""
-    global _applied
-    if _applied:
-        return
-    _applied = True
     _ORIG.update(
         init=Instance.__init__, stop=Instance.stop, terminate=Instance.terminate,
         state=Instance._state,  # emulator_patches' timed state property

@@ -22,6 +22,7 @@ State lives on moto's objects (the model part below); the response part reads th
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -240,15 +241,9 @@ def _response_describe_image_attribute(self: Any) -> ActionResult:
     return ActionResult({"ImageId": image_id, "LastLaunchedTime": {"Value": value} if value else {}})
 
 
-_applied = False
-
-
+@functools.cache
 def apply() -> None:
     """Install this extension once. Idempotent."""
-    global _applied
-    if _applied:
-        return
-    _applied = True
     Ami.last_launched_time = property(_last_launched)  # type: ignore[attr-defined]
     InstanceBackend.run_instances = _run_instances  # type: ignore[method-assign]
     AmiBackend.describe_images = _describe_images  # type: ignore[method-assign]

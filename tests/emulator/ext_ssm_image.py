@@ -11,6 +11,7 @@ ParameterNotFound). The check runs at once, where SSM's takes a moment.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -44,13 +45,7 @@ def _put_parameter(self: Any, name: str, description: str, value: str, parameter
     return result
 
 
-_applied = False
-
-
+@functools.cache
 def apply() -> None:
     """Install this extension once. Idempotent."""
-    global _applied
-    if _applied:
-        return
-    _applied = True
     SimpleSystemManagerBackend.put_parameter = _put_parameter  # type: ignore[method-assign]
