@@ -5,39 +5,9 @@
 import * as assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
 import { PartialCreateError } from "../../providers/lifecycle/partial";
-import { FakeEc2, FakeImage, Tags } from "../support/fake-ec2";
+import { FakeEc2, FakeImage } from "../support/fake-ec2";
 import { FakeClock, rejection, testProviders } from "../support/fakes";
-import * as copy from "./image-copy/fixture";
-import * as instance from "./instance-image/fixture";
-
-interface Kind {
-    name: "InstanceImage" | "ImageCopy";
-    noun: string;
-    ec2(): FakeEc2;
-    inputs(over?: Record<string, unknown>): Record<string, any>;
-    region: string;
-    imageName: string;
-    markers: Tags;
-    makes: string;
-}
-
-const kinds: Kind[] = [
-    {
-        name: "InstanceImage",
-        noun: "image",
-        ec2: () => {
-            const ec2 = new FakeEc2([instance.REGION]);
-            ec2.seedInstance({ id: instance.INSTANCE });
-            return ec2;
-        },
-        inputs: instance.inputsWith,
-        region: instance.REGION,
-        imageName: instance.NAME,
-        markers: instance.MARKERS,
-        makes: "CreateImage",
-    },
-    { name: "ImageCopy", noun: "copy", ec2: copy.copyEc2, inputs: copy.inputsWith, region: copy.REGION, imageName: copy.NAME, markers: copy.MARKERS, makes: "CopyImage" },
-];
+import { kinds } from "./lifecycle-kinds";
 
 for (const kind of kinds) {
     describe(`image lifecycle progress lines (${kind.name})`, function () {

@@ -5,39 +5,11 @@
 import * as assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
 import { PartialCreateError } from "../../providers/lifecycle/partial";
-import { FakeEc2, FakeImage, Tags } from "../support/fake-ec2";
+import { FakeEc2, FakeImage } from "../support/fake-ec2";
 import { actions, awsError, countByAction, FakeClock, rejection, testProviders } from "../support/fakes";
 import * as copy from "./image-copy/fixture";
 import * as instance from "./instance-image/fixture";
-
-interface Kind {
-    name: "InstanceImage" | "ImageCopy";
-    /** The fake EC2 this kind's tests start from (the builder instance, or the source image). */
-    ec2(): FakeEc2;
-    inputs(over?: Record<string, unknown>): Record<string, any>;
-    region: string;
-    imageName: string;
-    markers: Tags;
-    /** The call that makes the image. */
-    makes: string;
-}
-
-const kinds: Kind[] = [
-    {
-        name: "InstanceImage",
-        ec2: () => {
-            const ec2 = new FakeEc2([instance.REGION]);
-            ec2.seedInstance({ id: instance.INSTANCE });
-            return ec2;
-        },
-        inputs: instance.inputsWith,
-        region: instance.REGION,
-        imageName: instance.NAME,
-        markers: instance.MARKERS,
-        makes: "CreateImage",
-    },
-    { name: "ImageCopy", ec2: copy.copyEc2, inputs: copy.inputsWith, region: copy.REGION, imageName: copy.NAME, markers: copy.MARKERS, makes: "CopyImage" },
-];
+import { kinds } from "./lifecycle-kinds";
 
 const FAILED_REASON = { Code: "Client.InternalError", Message: "Client.InternalError: snapshot creation ran out of capacity" };
 const DENIED = () => awsError("UnauthorizedOperation", "You are not authorized to perform this operation.", 403);
